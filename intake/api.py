@@ -1,0 +1,278 @@
+"""The JSON API: partner tips, incident reads and status changes (bearer tokens)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from channels.base import Channel, InboundMessage, MessageKind
+from intake import audit
+from intake.auth import UNIT_ROLES, user_for_token
+from intake.inbox import accept
+from intake.incidents import StaleVersionError, TransitionError, change_status
+from intake.models import Assignment, Incident, Role, Status, User, utcnow
+from intake.schemas import (
+    IncidentPage,
+    IncidentRead,
+    IncidentSummary,
+    RoutedUnit,
+    StatusChange,
+    TipAccepted,
+    TipCreate,
+)
+from intake.services import Services
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+bearer = HTTPBearer(auto_error=False)
+READERS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.POLICE, Role.SOCIAL_WORKER}
+CHANGERS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.POLICE, Role.SOCIAL_WORKER}
+
+
+def services_of(request: Request) -> Services:
+    """The process's services, set on the app by the factory."""
+    services: Services = request.app.state.services
+    return services
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The user whose bearer token came with the request (401 without a valid one)."""
+    if credentials is None:
+        raise HTTPException(401, "bearer token required", {"WWW-Authenticate": "Bearer"})
+    with services_of(request).db.reader() as session:
+        user = user_for_token(session=session, token=credentials.credentials)
+    if user is None:
+        raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def _require(user: User, roles: set[Role]) -> None:
+    if user.role not in roles:
+        raise HTTPException(403, f"role {user.role} may not do this")
+
+
+@router.post("/tips", status_code=201, response_model=TipAccepted)
+async def create_tip(
+    request: Request, response: Response, user: UserDep, tip: TipCreate
+) -> TipAccepted:
+    """Accept a partner's tip; a repeat of the same external_id returns the same incident."""
+    _require(user, {Role.PARTNER, Role.ADMIN})
+    body = await request.body()
+    received = tip.received_at or utcnow()
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    reporter = tip.reporter
+    extra = {
+        "external_id": f"{user.id}:{tip.external_id}",
+        "location_text": tip.location_text or "",
+        "victim_age": "" if tip.victim_age is None else str(tip.victim_age),
+        "victim_gender": tip.victim_gender or "",
+        "consent_to_share": "true" if reporter and reporter.consent_to_share else "false",
+    }
+    message = InboundMessage(
+        channel=Channel.API,
+        provider_message_id=f"{user.id}:{tip.external_id}",
+        sender_id=f"partner:{user.id}:{tip.external_id}",
+        kind=MessageKind.TEXT,
+        received_at=received,
+        text=tip.text,
+        sender_phone=reporter.phone if reporter else None,
+        sender_name=reporter.name if reporter else None,
+        latitude=tip.latitude,
+        longitude=tip.longitude,
+        extra={k: v for k, v in extra.items() if v},
+    )
+    services = services_of(request)
+
+    def store() -> TipAccepted:
+        with services.db.writer() as session:
+            (result,) = accept(
+                session=session,
+                cipher=services.cipher,
+                messages=(message,),
+                raw_body=body,
+                options=services.ingest,
+            )
+            status = "new"
+            if result.incident_id is not None:
+                incident = session.get(Incident, result.incident_id)
+                status = incident.status if incident else status
+        services.wakeup.set()
+        if result.duplicate:
+            response.status_code = 200
+        elif result.incident_id is None:
+            response.status_code = 202
+        return TipAccepted(id=result.incident_id, reference=result.reference, status=status)
+
+    return await run_in_threadpool(store)
+
+
+def _visible(session: Session, user: User, incident_id: int) -> bool:
+    """Whether a unit user may see the incident (operators see all)."""
+    if user.role not in UNIT_ROLES:
+        return True
+    return (
+        session.scalar(
+            select(Assignment.id).where(
+                Assignment.incident_id == incident_id, Assignment.unit_id == user.unit_id
+            )
+        )
+        is not None
+    )
+
+
+def _encode_cursor(incident_id: int) -> str:
+    return base64.urlsafe_b64encode(str(incident_id).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, "invalid cursor") from exc
+
+
+@router.get("/incidents", response_model=IncidentPage)
+def list_incidents(
+    request: Request,
+    user: UserDep,
+    status: Status | None = None,
+    level: str | None = Query(default=None, pattern="^(P1|P2|P3|P4|SPAM)$"),
+    province_code: int | None = Query(default=None, ge=0, le=10**6),
+    ward_code: int | None = Query(default=None, ge=0, le=10**7),
+    channel: Channel | None = None,
+    since: datetime | None = None,
+    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> IncidentPage:
+    """Incidents newest first, filtered; unit users see only their unit's."""
+    _require(user, READERS)
+    query = select(Incident).order_by(Incident.id.desc()).limit(limit + 1)
+    if user.role in UNIT_ROLES:
+        query = query.join(Assignment, Assignment.incident_id == Incident.id).where(
+            Assignment.unit_id == user.unit_id
+        )
+    filters = {
+        Incident.status: status,
+        Incident.level: level,
+        Incident.province_code: province_code,
+        Incident.ward_code: ward_code,
+        Incident.channel: channel,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(Incident.received_at >= _aware(since))
+    if cursor:
+        query = query.where(Incident.id < _decode_cursor(cursor))
+    services = services_of(request)
+    with services.db.reader() as session:
+        rows = list(session.scalars(query).unique())
+    page, more = rows[:limit], len(rows) > limit
+    with services.db.writer() as session:
+        audit.record(
+            session=session, user=user, action="list", detail={"ids": [i.id for i in page]}
+        )
+    return IncidentPage(
+        items=[
+            IncidentSummary(
+                id=i.id,
+                reference=i.reference,
+                status=i.status,
+                level=i.level,
+                categories=list(i.categories),
+                channel=i.channel,
+                received_at=i.received_at,
+                province_code=i.province_code,
+                ward_code=i.ward_code,
+                summary=i.summary,
+            )
+            for i in page
+        ],
+        next_cursor=_encode_cursor(page[-1].id) if more and page else None,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _routed(session: Session, incident_id: int) -> list[RoutedUnit]:
+    rows = session.scalars(select(Assignment).where(Assignment.incident_id == incident_id))
+    return [
+        RoutedUnit(
+            unit_id=a.unit_id,
+            kind=a.unit.kind,
+            name=a.unit.name,
+            reason=a.reason,
+            acknowledged_at=a.acknowledged_at,
+        )
+        for a in rows
+    ]
+
+
+def _readable(session: Session, user: User, incident_id: int) -> Incident:
+    """Load an incident the user may see, auditing a refusal."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise HTTPException(404, "no such incident")
+    if not _visible(session, user, incident_id):
+        audit.record(session=session, user=user, action="denied", incident_id=incident_id)
+        raise HTTPException(403, "this incident is not routed to your unit")
+    return incident
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentRead)
+def get_incident(request: Request, user: UserDep, incident_id: int) -> IncidentRead:
+    """One incident with its conversation; the read is audited."""
+    _require(user, READERS)
+    with services_of(request).db.writer() as session:
+        incident = _readable(session, user, incident_id)
+        audit.record(session=session, user=user, action="view", incident_id=incident_id)
+        return IncidentRead.from_incident(incident, _routed(session, incident_id))
+
+
+@router.post("/incidents/{incident_id}/status", response_model=IncidentRead)
+def post_status(
+    request: Request, user: UserDep, incident_id: int, change: StatusChange
+) -> IncidentRead:
+    """Move an incident along its lifecycle; a stale `version` is refused with 409."""
+    _require(user, CHANGERS)
+    with services_of(request).db.writer() as session:
+        incident = _readable(session, user, incident_id)
+        try:
+            change_status(
+                session=session,
+                incident=incident,
+                status=change.status,
+                actor=f"user:{user.username}",
+                reason=change.reason,
+                expected_version=change.version,
+            )
+        except StaleVersionError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except TransitionError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        audit.record(
+            session=session,
+            user=user,
+            action="status",
+            incident_id=incident_id,
+            detail={"to": str(change.status)},
+        )
+        session.flush()
+        return IncidentRead.from_incident(incident, _routed(session, incident_id))

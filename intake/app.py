@@ -1,0 +1,82 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from intake import api
+from intake.limits import BodyLimitMiddleware
+from intake.metrics import registry_for
+from intake.services import Services, build_services
+from intake.settings import Settings
+from intake.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def _validation_message(exc: RequestValidationError) -> dict[str, object]:
+    """A 400 body that names each missing or invalid field (never echoing its value)."""
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append({"field": location or "body", "problem": error.get("msg", "invalid")})
+    return {"detail": "invalid request", "errors": problems}
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; workers start with it unless the settings say otherwise."""
+    settings = settings or Settings()
+    services = services or build_services(settings)
+    workers: list[Worker] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_workers:
+            worker = Worker(services, poll_seconds=settings.worker_poll_seconds)
+            worker.start()
+            workers.append(worker)
+        yield
+        for worker in workers:
+            worker.stop()
+
+    app = FastAPI(
+        title="hotline111",
+        version="0.1.0",
+        description="Intake and triage for Vietnam's child-protection hotline 111",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_message(exc), status_code=400)
+
+    app.include_router(api.router)
+    registry = registry_for(services.db)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            with services.db.reader() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> PlainTextResponse:
+        """Prometheus text format."""
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

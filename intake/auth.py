@@ -1,0 +1,70 @@
+"""Users, roles, passwords (Argon2) and API bearer tokens."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.crypto import hash_token
+from intake.models import ApiToken, Role, User
+
+UNIT_ROLES = {Role.POLICE, Role.SOCIAL_WORKER}
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A user or token request that cannot be carried out."""
+
+
+def create_user(
+    *, session: Session, username: str, role: Role, password: str, unit_id: str | None = None
+) -> User:
+    """Create a user; police and social workers must belong to a unit."""
+    if not username or len(username) > 64:
+        raise UserError("username must be 1 to 64 characters")
+    if len(password) < 10:
+        raise UserError("password must be at least 10 characters")
+    if role in UNIT_ROLES and not unit_id:
+        raise UserError(f"a {role} user needs --unit")
+    if role not in UNIT_ROLES and unit_id:
+        raise UserError(f"a {role} user does not belong to a unit")
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise UserError(f"user {username!r} already exists")
+    user = User(username=username, role=role, password_hash=_hasher.hash(password), unit_id=unit_id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """True when the password is the user's."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except VerificationError:
+        return False
+
+
+def create_token(*, session: Session, username: str) -> str:
+    """A new bearer token for the user; only its hash is stored."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    token = "h111_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return token
+
+
+def user_for_token(*, session: Session, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None."""
+    row = session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
+        )
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user

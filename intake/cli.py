@@ -1,0 +1,236 @@
+"""The `hotline111` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from intake.settings import Settings
+
+log = logging.getLogger("hotline111")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _json_lines(stream: TextIO) -> Iterator[dict[str, Any]]:
+    """Parse JSON lines, reporting (on stderr) and skipping the ones that are not objects."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            print(f"line {number}: not JSON ({exc.msg})", file=sys.stderr)
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text", ""), str):
+            print(f"line {number}: expected an object with a text field", file=sys.stderr)
+            continue
+        yield record
+
+
+def _open_input(path: str | None) -> TextIO:
+    return open(path, encoding="utf-8") if path else sys.stdin
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from intake.app import create_app
+    from intake.migrate import upgrade
+    from intake.startup import announce
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    announce(app.state.services, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    from intake.services import build_services
+    from intake.worker import Worker
+
+    services = build_services(settings)
+    worker = Worker(services, poll_seconds=settings.worker_poll_seconds)
+    stop = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stop.set()
+        worker.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.loop()
+    services.close()
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    from intake.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from intake.crypto import Cipher
+    from intake.db import Database
+    from intake.services import secret_for
+
+    return Database(settings.database_url), Cipher(secret_for(settings))
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.auth import UserError, create_user
+    from intake.models import Role
+
+    if not args.password_stdin:
+        print("give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n")
+    db, _ = _database(settings)
+    try:
+        with db.writer() as session:
+            create_user(
+                session=session,
+                username=args.username,
+                role=Role(args.role),
+                password=password,
+                unit_id=args.unit,
+            )
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.username} created ({args.role})")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.auth import UserError, create_token
+
+    db, _ = _database(settings)
+    try:
+        with db.writer() as session:
+            token = create_token(session=session, username=args.username)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
+    from triage import classify, load_rules
+
+    rules = load_rules(settings.config_dir / "triage")
+    with _open_input(args.jsonl) as stream:
+        for record in _json_lines(stream):
+            result = classify(str(record.get("text", "")), rules=rules)
+            _print_json(result.to_json(record.get("id")))
+    return 0
+
+
+def cmd_triage_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from triage import load_rules
+    from triage.eval import evaluate, render_report
+
+    rules = load_rules(settings.config_dir / "triage")
+    with open(args.file, encoding="utf-8") as stream:
+        records = list(_json_lines(stream))
+    print(render_report(evaluate(records, rules=rules)))
+    return 0
+
+
+def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
+    from routing.geography import Resolver, load_geography
+
+    resolver = Resolver(load_geography(settings.config_dir / "geography"))
+    with _open_input(args.jsonl) as stream:
+        for record in _json_lines(stream):
+            lat, lon = record.get("latitude"), record.get("longitude")
+            result = resolver.resolve(
+                str(record.get("text", "")),
+                latitude=float(lat) if isinstance(lat, int | float) else None,
+                longitude=float(lon) if isinstance(lon, int | float) else None,
+            )
+            _print_json(result.to_json(record.get("id")))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="hotline111", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="API, webhooks, console and workers in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8111)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="only the background workers").set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="users and roles")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user")
+    create.add_argument("--username", required=True)
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=["operator", "supervisor", "police", "social_worker", "admin", "partner"],
+    )
+    create.add_argument("--unit", default=None, help="unit id (police and social workers)")
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(func=cmd_user_create)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_sub.add_parser("create", help="print a new bearer token")
+    token_create.add_argument("--username", required=True)
+    token_create.set_defaults(func=cmd_token_create)
+
+    triage = sub.add_parser("triage", help="score JSON lines {id, text} (no database)")
+    triage.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    triage.set_defaults(func=cmd_triage)
+    triage_sub = triage.add_subparsers(dest="triage_command")
+    evaluate = triage_sub.add_parser("eval", help="evaluate the rules on a labelled file")
+    evaluate.add_argument("file", type=Path)
+    evaluate.set_defaults(func=cmd_triage_eval)
+
+    locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
+    locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    locate.set_defaults(func=cmd_locate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `hotline111` console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    _configure_logging(settings)
+    code: int = args.func(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Field encryption and blind indexes for the tipster's identity.
+
+Phone numbers, names and raw provider bodies are encrypted with Fernet (AES-CBC + HMAC)
+under a key derived from HOTLINE_SECRET_KEY. Finding "the same tipster" without
+decrypting uses a keyed HMAC of the handle (a blind index).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    """32 bytes for one purpose, derived from the master secret."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+
+
+class Cipher:
+    """Encrypts fields, signs tokens and computes blind indexes from one master secret."""
+
+    def __init__(self, secret: str) -> None:
+        if len(secret) < 16:
+            raise ValueError("HOTLINE_SECRET_KEY must be at least 16 characters")
+        master = secret.encode()
+        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(master, b"hotline111 fields")))
+        self._index_key = _derive(master, b"hotline111 blind index")
+        self.session_key = _derive(master, b"hotline111 sessions").hex()
+
+    def encrypt(self, value: str | None) -> str | None:
+        """Encrypt a text; None stays None."""
+        if value is None:
+            return None
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, token: str | None) -> str | None:
+        """Decrypt a text; None stays None, a token from another key raises ValueError."""
+        if token is None:
+            return None
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("field cannot be decrypted with this HOTLINE_SECRET_KEY") from exc
+
+    def encrypt_bytes(self, value: bytes) -> bytes:
+        """Encrypt raw bytes (a provider's request body)."""
+        return self._fernet.encrypt(value)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Decrypt raw bytes."""
+        return self._fernet.decrypt(token)
+
+    def blind_index(self, value: str) -> str:
+        """A keyed hash that finds equal values without revealing them."""
+        return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token (only its hash is kept)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def demo_secret(var_dir: Path) -> str:
+    """The demo mode's secret: generated once and kept under var/ so restarts can decrypt."""
+    path = var_dir / "demo-secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,65 @@
+"""Everything the service runs with, built once from the settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from routing.geography import Geography, Resolver, load_geography
+
+from channels.base import Channel, ChannelAdapter
+from intake.crypto import Cipher, demo_secret
+from intake.db import Database
+from intake.incidents import IngestOptions
+from intake.pipeline import PipelineContext
+from intake.settings import Settings
+from triage import load_rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The database, keys, rules, geography and channel adapters of one process."""
+
+    settings: Settings
+    db: Database
+    cipher: Cipher
+    geography: Geography
+    pipeline: PipelineContext
+    ingest: IngestOptions
+    adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+
+def secret_for(settings: Settings) -> str:
+    """The configured secret key, or the demo mode's local one."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return demo_secret(settings.var_dir)
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the database and load rules and geography (validated: bad data stops here)."""
+    geography = load_geography(settings.config_dir / "geography")
+    rules = load_rules(settings.config_dir / "triage")
+    return Services(
+        settings=settings,
+        db=Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
+        cipher=Cipher(secret_for(settings)),
+        geography=geography,
+        pipeline=PipelineContext(
+            rules=rules,
+            resolver=Resolver(geography),
+            repeat_window=timedelta(days=settings.repeat_window_days),
+        ),
+        ingest=IngestOptions(
+            conversation_window=timedelta(hours=settings.conversation_window_hours)
+        ),
+    )

@@ -1,0 +1,77 @@
+"""The one typed settings object, read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; secrets have no working defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="sqlite:///var/hotline111.db", validation_alias="HOTLINE_DATABASE_URL"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8111", validation_alias="HOTLINE_PUBLIC_BASE_URL"
+    )
+    secret_key: SecretStr | None = Field(default=None, validation_alias="HOTLINE_SECRET_KEY")
+    var_dir: Path = Field(default=Path("var"), validation_alias="HOTLINE_VAR_DIR")
+    config_dir: Path = Field(default=REPO_ROOT / "config", validation_alias="HOTLINE_CONFIG_DIR")
+    max_body_bytes: int = Field(default=1024 * 1024, validation_alias="HOTLINE_MAX_BODY_BYTES")
+    sqlite_synchronous: str = Field(default="FULL", validation_alias="HOTLINE_SQLITE_SYNCHRONOUS")
+    run_workers: bool = Field(default=True, validation_alias="HOTLINE_RUN_WORKERS")
+    worker_poll_seconds: float = Field(default=0.2, validation_alias="HOTLINE_WORKER_POLL_SECONDS")
+    conversation_window_hours: float = Field(
+        default=24.0, validation_alias="HOTLINE_CONVERSATION_WINDOW_HOURS"
+    )
+    repeat_window_days: int = Field(default=30, validation_alias="HOTLINE_REPEAT_WINDOW_DAYS")
+    operator_phone: str | None = Field(default=None, validation_alias="HOTLINE_OPERATOR_PHONE")
+    log_level: str = Field(default="INFO", validation_alias="HOTLINE_LOG_LEVEL")
+
+    twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str | None = Field(default=None, validation_alias="TWILIO_FROM_NUMBER")
+    twilio_api_base_url: str = Field(
+        default="https://api.twilio.com", validation_alias="TWILIO_API_BASE_URL"
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    telegram_secret_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_SECRET_TOKEN"
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    zalo_app_id: str | None = Field(default=None, validation_alias="ZALO_APP_ID")
+    zalo_app_secret: SecretStr | None = Field(default=None, validation_alias="ZALO_APP_SECRET")
+    zalo_oa_secret_key: SecretStr | None = Field(
+        default=None, validation_alias="ZALO_OA_SECRET_KEY"
+    )
+    zalo_access_token: SecretStr | None = Field(default=None, validation_alias="ZALO_ACCESS_TOKEN")
+    zalo_refresh_token: SecretStr | None = Field(
+        default=None, validation_alias="ZALO_REFRESH_TOKEN"
+    )
+    zalo_api_base_url: str = Field(
+        default="https://openapi.zalo.me", validation_alias="ZALO_API_BASE_URL"
+    )
+    zalo_oauth_base_url: str = Field(
+        default="https://oauth.zaloapp.com", validation_alias="ZALO_OAUTH_BASE_URL"
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default database."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def demo_mode(self) -> bool:
+        """Demo mode: no secret key was configured, so a local one is generated."""
+        return self.secret_key is None
