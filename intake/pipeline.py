@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from routing.geography import Resolver
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.incidents import add_event
 from intake.models import Incident, Status, utcnow
+from routing.geography import Resolver
 from triage import RuleSet, classify
 
 log = logging.getLogger(__name__)

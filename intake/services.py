@@ -7,14 +7,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from routing.geography import Geography, Resolver, load_geography
-
 from channels.base import Channel, ChannelAdapter
 from intake.crypto import Cipher, demo_secret
 from intake.db import Database
 from intake.incidents import IngestOptions
 from intake.pipeline import PipelineContext
 from intake.settings import Settings
+from routing.geography import Geography, Resolver, load_geography
 from triage import load_rules
 
 log = logging.getLogger(__name__)

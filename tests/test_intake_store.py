@@ -22,7 +22,7 @@ from intake.incidents import (
     allocate_reference,
     change_status,
 )
-from intake.models import AuditEntry, Incident, InboxItem, Job, Message, Role, Status, Tipster
+from intake.models import AuditEntry, InboxItem, Incident, Job, Message, Role, Status, Tipster
 
 CIPHER = Cipher("test-secret-key-for-hotline111")
 OPTIONS = IngestOptions(conversation_window=timedelta(hours=24))
