@@ -1,0 +1,17 @@
+"""Urgency triage by readable rules: level, categories, route_to and the reasons."""
+
+from triage.engine import Reason, TriageResult, classify
+from triage.rules import Category, Level, Purpose, RuleError, RuleSet, load_rules, parse_rules
+
+__all__ = [
+    "Category",
+    "Level",
+    "Purpose",
+    "Reason",
+    "RuleError",
+    "RuleSet",
+    "TriageResult",
+    "classify",
+    "load_rules",
+    "parse_rules",
+]
