@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from routing.policy import RecipientTable, recipients_for
-from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal, expand
+from triage.phrases import words
+from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
-MAX_CHARS = 20_000  # a tip longer than this is scored on its first 20,000 characters
+MAX_CHARS = 10_000  # a tip longer than this is scored on its first 10,000 characters
 PURPOSE_ORDER = [
     Purpose.CHILD_SALE,
     Purpose.SEXUAL_EXPLOITATION,
@@ -28,8 +29,6 @@ _AGE = re.compile(
     r"(?<![\w-])(\d{1,2})(?:(?:\s*(?:-|den|va|hoac|toi)\s*|\s+)(\d{1,2}))?\s*"
     r"(?:tuoi|t|year old|years old|yo)(?!\w)"
 )
-_GENDER_AFTER_AGE = re.compile(r"(?:tuoi|t)\s+(nam|nu)(?!\w)")
-_GENERIC_CHILD = re.compile(r"(?<!\S)(tre|be|em|chau|dua|con|nho|hoc sinh)(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -76,105 +75,100 @@ class TriageResult:
 
 @dataclass
 class _Text:
-    """The tip in the form rules match on, with word positions."""
+    """The tip as tokens, with every phrase of the rule file already found in it."""
 
-    flat: str
-    starts: list[int] = field(default_factory=list)
+    tokens: list[str]
+    found: dict[int, list[tuple[int, int]]]
 
     @classmethod
     def of(cls, text: str, rules: RuleSet) -> _Text:
-        flat = expand(text[:MAX_CHARS], rules.teencode)
-        starts = [m.start() for m in re.finditer(r"\S+", flat)]
-        return cls(flat, starts)
+        tokens = words(text[:MAX_CHARS], rules.index.teencode)
+        return cls(tokens, rules.index.find(tokens))
 
-    def word_at(self, offset: int) -> int:
-        return max(0, bisect.bisect_right(self.starts, offset) - 1)
+    @property
+    def flat(self) -> str:
+        return " ".join(self.tokens)
 
-    def window(self, first: int, last: int) -> str:
-        """The text of words first..last (inclusive, clipped)."""
-        first = max(0, first)
-        if first >= len(self.starts):
-            return ""
-        end = self.starts[last + 1] if last + 1 < len(self.starts) else len(self.flat)
-        return self.flat[self.starts[first] : end]
+    def phrase(self, start: int, end: int) -> str:
+        return " ".join(self.tokens[start:end])
 
 
 def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
     """The matched words when a signal fires, else None."""
-    spec = signal.spec
-    if signal.unless is not None and signal.unless.search(text.flat):
+    spec, found = signal.spec, text.found
+    if signal.unless is not None and signal.unless.any_in(found):
         return None
-    if not all(group.search(text.flat) for group in signal.also):
+    if not all(g.any_in(found) for g in signal.also):
         return None
-    excluded = (
-        [(m.start(), m.end()) for m in signal.exclude.finditer(text.flat)] if signal.exclude else []
-    )
-    for match in signal.any.finditer(text.flat):
-        if any(s < match.end() and match.start() < e for s, e in excluded):
+    excluded = signal.exclude.spans(found) if signal.exclude is not None else []
+    for start, end in signal.any.spans(found):
+        if any(s < end and start < e for s, e in excluded):
             continue
-        first = text.word_at(match.start())
-        last = text.word_at(max(match.start(), match.end() - 1))
-        if spec.negatable and rules.negators.search(text.window(first - 3, first - 1)):
+        if spec.negatable and rules.negators.any_in(found, start - 3, start):
             continue
-        nearby = text.window(first - spec.window, last + spec.window)
-        if all(group.search(nearby) for group in signal.near):
-            return match.group()
+        lo, hi = start - spec.window, end + spec.window
+        if all(g.any_in(found, lo, hi) for g in signal.near):
+            return text.phrase(start, end)
     return None
 
 
 def _only(signal: Signal, text: _Text) -> str | None:
-    """For `only` signals: fires when nothing but its phrases (or nothing at all) is said."""
-    rest = signal.any.sub(" ", text.flat)
-    leftover = [w for w in rest.split() if w not in {"a", "oi", "ah", "nhe", "nha", "ad", "admin"}]
-    if not leftover and text.flat.strip():
-        return text.flat.strip()[:60]
+    """For `only` signals: fires when nothing but its phrases (or fillers) is said."""
+    covered = set()
+    for start, end in signal.any.spans(text.found):
+        covered.update(range(start, end))
+    leftover = [t for i, t in enumerate(text.tokens) if i not in covered and t not in _FILLERS]
+    if covered and not leftover:
+        return text.flat[:60]
     return None
+
+
+_FILLERS = {"a", "oi", "ah", "nhe", "nha", "ad", "admin", "ha", "co", "ai", "khong", "em", "anh"}
 
 
 def _victim_age(text: _Text, rules: RuleSet, purpose: Purpose | None) -> tuple[int | None, int]:
     """The victim's age from stated numbers (several different ages: unknown), and where."""
-    if purpose == Purpose.CHILD_SALE:
-        newborn = rules.newborn.search(text.flat)
-        if newborn:
-            return 0, text.word_at(newborn.start())
+    newborn = rules.newborn.spans(text.found)
+    if purpose == Purpose.CHILD_SALE and newborn:
+        return 0, newborn[0][0]
+    flat = text.flat
+    starts = _word_starts(flat)
     ages: list[tuple[int, int]] = []
     ranged = False
-    for match in _AGE.finditer(text.flat):
-        before = text.window(text.word_at(match.start()) - 1, text.word_at(match.start()) - 1)
-        if before in {"lop", "nam", "ngoai", "hon", "tren"}:
+    for match in _AGE.finditer(flat):
+        position = bisect.bisect_right(starts, match.start()) - 1
+        if position > 0 and text.tokens[position - 1] in {"lop", "nam", "ngoai", "hon", "tren"}:
             continue  # a school grade or "over 60": not the victim's stated age
         if match.group(2):
             ranged = True
             continue
-        ages.append((int(match.group(1)), text.word_at(match.start())))
+        ages.append((int(match.group(1)), position))
     children = [(a, p) for a, p in ages if a < 18]
     pool = children or ages
-    distinct = {a for a, _ in pool}
     if ranged and not children:
         return None, -1
-    if len(distinct) == 1 and not (ranged and len(children) == 0):
-        return pool[0][0], pool[0][1]
-    if not pool and rules.newborn.search(text.flat):
-        newborn = rules.newborn.search(text.flat)
-        assert newborn is not None
-        return 0, text.word_at(newborn.start())
+    if len({a for a, _ in pool}) == 1:
+        return pool[0]
+    if not pool and newborn:
+        return 0, newborn[0][0]
     return None, -1
+
+
+def _word_starts(flat: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"\S+", flat)]
 
 
 def _victim_gender(text: _Text, rules: RuleSet, age_at: int) -> str | None:
     """The victim's sex from explicit words only; the word next to the stated age wins."""
-    flat = text.flat
-    if rules.gender_ignore is not None:
-        flat = rules.gender_ignore.sub(lambda m: " " * len(m.group()), flat)
+    ignored = rules.gender_ignore.spans(text.found) if rules.gender_ignore else []
     cues: list[tuple[int, str]] = []
-    for pattern, value in ((rules.female, "female"), (rules.male, "male")):
-        for match in pattern.finditer(flat):
-            cues.append((text.word_at(match.start()), value))
-    after_age = _GENDER_AFTER_AGE.search(flat)
-    if after_age:
-        cues.append(
-            (text.word_at(after_age.start()), "female" if after_age.group(1) == "nu" else "male")
-        )
+    for cue_group, value in ((rules.female, "female"), (rules.male, "male")):
+        for start, end in cue_group.spans(text.found):
+            if not any(s < end and start < e for s, e in ignored):
+                cues.append((start, value))
+    for i in range(1, len(text.tokens)):
+        if text.tokens[i] in {"nam", "nu"} and text.tokens[i - 1] in {"tuoi", "t"}:
+            cues.append((i, "female" if text.tokens[i] == "nu" else "male"))
     if age_at >= 0:
         close = [(abs(age_at - pos), value) for pos, value in cues if -2 <= age_at - pos <= 4]
         if close:
@@ -196,14 +190,16 @@ def classify(
     """Triage one tip by the rules; never raises on any text."""
     prepared = _Text.of(text or "", rules)
     fired: list[tuple[Signal, str]] = []
-    for signal in rules.signals:
+    candidates = sorted({i for p in prepared.found for i in rules.by_phrase.get(p, ())})
+    for position in candidates:
+        signal = rules.signals[position]
         matched = _only(signal, prepared) if signal.spec.only else _fires(signal, prepared, rules)
         if matched is not None:
             fired.append((signal, matched))
     superseded = {other for signal, _ in fired for other in signal.spec.supersedes}
     fired = [(s, m) for s, m in fired if s.spec.id not in superseded]
     reasons: list[Reason] = []
-    if not prepared.flat.strip():
+    if not prepared.tokens:
         reasons.append(Reason("empty", "", "level SPAM: nothing to act on"))
         return TriageResult(
             Level.SPAM, 0.0, (Category.OTHER,), None, (), tuple(reasons), victim_age, victim_gender
@@ -223,7 +219,7 @@ def classify(
         chosen = spam or rest
         level = Level.SPAM if spam else Level.P4
         if not rest:
-            level = Level.P4 if len(prepared.starts) > 3 else Level.SPAM
+            level = Level.P4 if len(prepared.tokens) > 3 else Level.SPAM
     for signal, matched in chosen:
         reasons.append(Reason(signal.spec.id, matched, f"level {signal.spec.level}"))
 
@@ -254,12 +250,14 @@ def classify(
         raise_to_p2 = None
         if victim_age is not None and victim_age < 6:
             raise_to_p2 = ("young_child", str(victim_age), "P3 -> P2: a victim younger than 6")
-        elif (m := rules.disability.search(prepared.flat)) is not None:
-            raise_to_p2 = ("disability", m.group(), "P3 -> P2: a person with a disability")
+        elif spans := rules.disability.spans(prepared.found):
+            matched = prepared.phrase(*spans[0])
+            raise_to_p2 = ("disability", matched, "P3 -> P2: a person with a disability")
         elif repeat_count > 0:
             raise_to_p2 = ("repeat_report", str(repeat_count), "P3 -> P2: repeated tips")
-        elif (m := rules.repeat_report.search(prepared.flat)) is not None:
-            raise_to_p2 = ("repeat_report", m.group(), "P3 -> P2: repeated tips")
+        elif spans := rules.repeat_report.spans(prepared.found):
+            matched = prepared.phrase(*spans[0])
+            raise_to_p2 = ("repeat_report", matched, "P3 -> P2: repeated tips")
         if raise_to_p2:
             level = Level.P2
             reasons.append(Reason(*raise_to_p2))

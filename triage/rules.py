@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from routing.policy import RecipientTable, load_recipients
+from triage.phrases import Group, PhraseIndex, group
 from triage.text import fold
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "config" / "triage"
@@ -131,51 +132,30 @@ class Signal:
     """A compiled signal."""
 
     spec: SignalSpec
-    any: re.Pattern[str]
-    near: tuple[re.Pattern[str], ...]
-    also: tuple[re.Pattern[str], ...]
-    unless: re.Pattern[str] | None
-    exclude: re.Pattern[str] | None
+    any: Group
+    near: tuple[Group, ...]
+    also: tuple[Group, ...]
+    unless: Group | None
+    exclude: Group | None
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Rules ready to run: compiled patterns plus the tables the engine needs."""
+    """Rules ready to run: every phrase indexed, plus the tables the engine needs."""
 
     version: int
     source: str
-    teencode: dict[str, str]
+    index: PhraseIndex
     signals: tuple[Signal, ...]
-    negators: re.Pattern[str]
-    female: re.Pattern[str]
-    male: re.Pattern[str]
-    gender_ignore: re.Pattern[str] | None
-    disability: re.Pattern[str]
-    repeat_report: re.Pattern[str]
-    newborn: re.Pattern[str]
+    negators: Group
+    female: Group
+    male: Group
+    gender_ignore: Group | None
+    disability: Group
+    repeat_report: Group
+    newborn: Group
     recipients: RecipientTable
-
-
-def expand(text: str, teencode: dict[str, str]) -> str:
-    """Folded words, teencode expanded, punctuation dropped: the form phrases match on."""
-    words = re.findall(r"[a-z0-9]+", fold(text))
-    return " ".join(teencode.get(word, word) for word in words)
-
-
-def _phrase_regex(phrase: str, teencode: dict[str, str]) -> str:
-    """A phrase as a regex: whole words, "~" = up to three words, repeated letters allowed."""
-    parts = []
-    for chunk in phrase.split("~"):
-        words = expand(chunk, teencode).split()
-        if words:
-            parts.append(r"\s+".join("".join(f"{re.escape(c)}+" for c in w) for w in words))
-    return r"(?<!\S)" + r"(?:\s+\S+){0,3}?\s+".join(parts) + r"(?!\S)"
-
-
-def compile_phrases(phrases: Phrases, teencode: dict[str, str]) -> re.Pattern[str]:
-    """One alternation for a list of phrases (longest first, so the longest match wins)."""
-    ordered = sorted({str(p) for p in phrases}, key=len, reverse=True)
-    return re.compile("|".join(f"(?:{_phrase_regex(p, teencode)})" for p in ordered))
+    by_phrase: dict[int, tuple[int, ...]]  # phrase id -> signals whose `any` has it
 
 
 def _line_of(raw: str, signal_id: str) -> str:
@@ -228,35 +208,46 @@ def parse_rules(raw: str, recipients: RecipientTable, source: str = "<rules>") -
                     f"unknown rule {other!r}"
                 )
     teencode = {fold(k): fold(v) for k, v in spec.teencode.items()}
+    index = PhraseIndex(teencode)
 
-    def pattern(phrases: Phrases) -> re.Pattern[str]:
-        return compile_phrases(phrases, teencode)
+    def compiled(phrases: Phrases) -> Group:
+        return group(index, phrases)
 
     signals = tuple(
         Signal(
             spec=s,
-            any=pattern(s.any),
-            near=tuple(pattern(group) for group in s.near),
-            also=tuple(pattern(group) for group in s.also),
-            unless=pattern(s.unless) if s.unless else None,
-            exclude=pattern(s.exclude) if s.exclude else None,
+            any=compiled(s.any),
+            near=tuple(compiled(g) for g in s.near),
+            also=tuple(compiled(g) for g in s.also),
+            unless=compiled(s.unless) if s.unless else None,
+            exclude=compiled(s.exclude) if s.exclude else None,
         )
         for s in spec.signals
     )
     return RuleSet(
         version=spec.version,
         source=source,
-        teencode=teencode,
+        index=index,
         signals=signals,
-        negators=pattern(spec.negators),
-        female=pattern(spec.gender.female),
-        male=pattern(spec.gender.male),
-        gender_ignore=pattern(spec.gender.ignore) if spec.gender.ignore else None,
-        disability=pattern(spec.disability),
-        repeat_report=pattern(spec.repeat_report),
-        newborn=pattern(spec.age_words.newborn),
+        negators=compiled(spec.negators),
+        female=compiled(spec.gender.female),
+        male=compiled(spec.gender.male),
+        gender_ignore=compiled(spec.gender.ignore) if spec.gender.ignore else None,
+        disability=compiled(spec.disability),
+        repeat_report=compiled(spec.repeat_report),
+        newborn=compiled(spec.age_words.newborn),
         recipients=recipients,
+        by_phrase=_signals_by_phrase(signals),
     )
+
+
+def _signals_by_phrase(signals: tuple[Signal, ...]) -> dict[int, tuple[int, ...]]:
+    """Which signals a phrase can set off, so a tip only checks the signals it could fire."""
+    index: dict[int, list[int]] = {}
+    for position, signal in enumerate(signals):
+        for phrase_id in signal.any.ids:
+            index.setdefault(phrase_id, []).append(position)
+    return {k: tuple(v) for k, v in index.items()}
 
 
 def load_rules(path: Path | None = None, recipients: Path | None = None) -> RuleSet:

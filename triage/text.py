@@ -19,6 +19,7 @@ _NEW_TONE = re.compile(
 )
 _D_MAP = str.maketrans({"đ": "d", "Đ": "d", "Ð": "d", "ð": "d"})
 _SPACES = re.compile(r"\s+")
+_COMBINING = {code: None for code in range(0x300, 0x370)}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -38,7 +39,11 @@ def normalize(text: str) -> str:
 def strip_diacritics(text: str) -> str:
     """Remove every combining mark and map đ/Đ (and the look-alike Ð) to d."""
     decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if decomposed.isascii():
+        return decomposed
+    stripped = decomposed.translate(_COMBINING)
+    if any(unicodedata.combining(ch) for ch in stripped if ord(ch) > 0x36F):
+        stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped)
 
 

@@ -1,0 +1,128 @@
+"""Phrase matching on word tokens: every phrase of every rule found in one pass.
+
+A tip becomes folded word tokens (no diacritics, teencode expanded, letters held down
+squeezed: "cuuuu emmm" -> "cu em", the same squeezing applied to the phrases). Phrases
+are token sequences; "~" in a phrase allows up to three words in between. All phrases
+are indexed by their first token, so matching costs one look-up per word of the tip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from triage.text import fold
+
+GAP = "~"
+MAX_GAP = 3
+MAX_WORD = 30
+_WORD = re.compile(r"[a-z0-9]+")
+_REPEAT = re.compile(r"([a-z])\1+")
+
+
+def words(text: str, teencode: dict[str, str]) -> list[str]:
+    """The tokens rules match on."""
+    out: list[str] = []
+    for word in _WORD.findall(_REPEAT.sub(r"\1", fold(text))):
+        if len(word) > MAX_WORD:
+            continue  # not a word: a run of letters, a link
+        expanded = teencode.get(word)
+        if expanded is None:
+            out.append(word)
+        else:
+            out.extend(expanded.split())
+    return out
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A compiled phrase: its tokens, with GAP where words may stand between."""
+
+    text: str
+    tokens: tuple[str, ...]
+
+
+class PhraseIndex:
+    """Every phrase of the rule file, found in a token list in one pass."""
+
+    def __init__(self, teencode: dict[str, str]) -> None:
+        self.teencode = {_REPEAT.sub(r"\1", k): _REPEAT.sub(r"\1", v) for k, v in teencode.items()}
+        self.phrases: list[Phrase] = []
+        self._ids: dict[tuple[str, ...], int] = {}
+        self._by_first: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, text: str) -> int:
+        """Register a phrase; returns its id (the same id for the same tokens)."""
+        tokens: list[str] = []
+        for index, chunk in enumerate(str(text).split(GAP)):
+            if index:
+                tokens.append(GAP)
+            tokens.extend(words(chunk, self.teencode))
+        while tokens and tokens[-1] == GAP:
+            tokens.pop()
+        while tokens and tokens[0] == GAP:
+            tokens.pop(0)
+        key = tuple(tokens)
+        if not key:
+            raise ValueError(f"phrase {text!r} has no words")
+        if key in self._ids:
+            return self._ids[key]
+        phrase_id = len(self.phrases)
+        self.phrases.append(Phrase(str(text), key))
+        self._ids[key] = phrase_id
+        self._by_first[key[0]].append(phrase_id)
+        return phrase_id
+
+    def find(self, tokens: list[str]) -> dict[int, list[tuple[int, int]]]:
+        """phrase id -> (first token, end token) of each match, in order."""
+        found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for start, token in enumerate(tokens):
+            for phrase_id in self._by_first.get(token, ()):
+                end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                if end is not None:
+                    found[phrase_id].append((start, end))
+        return found
+
+
+def _match(pattern: tuple[str, ...], tokens: list[str], p: int, t: int) -> int | None:
+    """The end of a match of pattern[p:] at tokens[t:], or None."""
+    while p < len(pattern):
+        if pattern[p] == GAP:
+            for skip in range(MAX_GAP + 1):
+                end = _match(pattern, tokens, p + 1, t + skip)
+                if end is not None:
+                    return end
+            return None
+        if t >= len(tokens) or tokens[t] != pattern[p]:
+            return None
+        p += 1
+        t += 1
+    return t
+
+
+@dataclass(frozen=True)
+class Group:
+    """A set of phrases that count as one condition."""
+
+    ids: frozenset[int]
+
+    def spans(self, found: dict[int, list[tuple[int, int]]]) -> list[tuple[int, int]]:
+        """Every match of any phrase of the group, ordered by position (longest first)."""
+        spans = [span for phrase_id in self.ids for span in found.get(phrase_id, ())]
+        return sorted(spans, key=lambda s: (s[0], -s[1]))
+
+    def any_in(
+        self, found: dict[int, list[tuple[int, int]]], lo: int = 0, hi: int = 1 << 30
+    ) -> bool:
+        """True when a phrase of the group matches inside tokens [lo, hi)."""
+        return any(
+            lo <= start and end <= hi
+            for phrase_id in self.ids
+            for start, end in found.get(phrase_id, ())
+        )
+
+
+def group(index: PhraseIndex, phrases: list[str]) -> Group:
+    """Register phrases and return them as one group."""
+    return Group(frozenset(index.add(p) for p in phrases))
