@@ -225,14 +225,23 @@ def _routed(session: Session, incident_id: int) -> list[RoutedUnit]:
     ]
 
 
-def _readable(session: Session, user: User, incident_id: int) -> Incident:
-    """Load an incident the user may see, auditing a refusal."""
-    incident = session.get(Incident, incident_id)
-    if incident is None:
+def check_access(services: Services, user: User, incident_id: int) -> None:
+    """404 for a missing incident; 403 (audited) for one not routed to the user's unit."""
+    with services.db.reader() as session:
+        exists = session.get(Incident, incident_id) is not None
+        visible = exists and _visible(session, user, incident_id)
+    if not exists:
         raise HTTPException(404, "no such incident")
-    if not _visible(session, user, incident_id):
-        audit.record(session=session, user=user, action="denied", incident_id=incident_id)
+    if not visible:
+        with services.db.writer() as session:
+            audit.record(session=session, user=user, action="denied", incident_id=incident_id)
         raise HTTPException(403, "this incident is not routed to your unit")
+
+
+def _readable(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:  # deleted between the check and now
+        raise HTTPException(404, "no such incident")
     return incident
 
 
@@ -240,8 +249,10 @@ def _readable(session: Session, user: User, incident_id: int) -> Incident:
 def get_incident(request: Request, user: UserDep, incident_id: int) -> IncidentRead:
     """One incident with its conversation; the read is audited."""
     _require(user, READERS)
-    with services_of(request).db.writer() as session:
-        incident = _readable(session, user, incident_id)
+    services = services_of(request)
+    check_access(services, user, incident_id)
+    with services.db.writer() as session:
+        incident = _readable(session, incident_id)
         audit.record(session=session, user=user, action="view", incident_id=incident_id)
         return IncidentRead.from_incident(incident, _routed(session, incident_id))
 
@@ -252,8 +263,10 @@ def post_status(
 ) -> IncidentRead:
     """Move an incident along its lifecycle; a stale `version` is refused with 409."""
     _require(user, CHANGERS)
-    with services_of(request).db.writer() as session:
-        incident = _readable(session, user, incident_id)
+    services = services_of(request)
+    check_access(services, user, incident_id)
+    with services.db.writer() as session:
+        incident = _readable(session, incident_id)
         try:
             change_status(
                 session=session,

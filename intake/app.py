@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from intake import api
+from intake import api, webform, webhooks
 from intake.limits import BodyLimitMiddleware
 from intake.metrics import registry_for
 from intake.services import Services, build_services
@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return JSONResponse(_validation_message(exc), status_code=400)
 
     app.include_router(api.router)
+    app.include_router(webhooks.router)
+    app.include_router(webform.router)
     registry = registry_for(services.db)
 
     @app.get("/healthz", tags=["ops"])

@@ -88,12 +88,10 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A read-only session (never commit through it)."""
+        """A read-only session (never commit through it); closing it ends its transaction
+        without expiring what was loaded."""
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -90,11 +90,13 @@ def allocate_reference(*, session: Session, at: datetime) -> str:
     """The next short human reference, 111-YYMM-NNNN, numbered per month (Vietnam time)."""
     period = at.astimezone(VN_TZ).strftime("%y%m")
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Counter).values(name=f"ref:{period}", value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + 1}
-    ).returning(Counter.value)
-    updated = session.execute(statement).scalar_one()
+    upsert = (
+        insert(Counter)
+        .values(name=f"ref:{period}", value=1)
+        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+        .returning(Counter.value)
+    )
+    updated = session.execute(upsert).scalar_one()
     return f"111-{period}-{updated:04d}"
 
 

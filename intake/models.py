@@ -168,7 +168,7 @@ class Incident(Base):
     tipster_id: Mapped[int | None] = mapped_column(ForeignKey("tipsters.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
 
-    tipster: Mapped[Tipster | None] = relationship(lazy="joined")
+    tipster: Mapped[Tipster | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
         back_populates="incident", order_by="Message.id", lazy="selectin"
     )
@@ -319,7 +319,7 @@ class Assignment(Base):
     acknowledged_via: Mapped[str | None] = mapped_column(String(16))
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
 
-    unit: Mapped[Unit] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship()
 
 
 class Alert(Base):

@@ -14,7 +14,8 @@ from intake.incidents import IngestOptions
 from intake.pipeline import PipelineContext
 from intake.settings import Settings
 from routing.geography import Geography, Resolver, load_geography
-from triage import load_rules
+from routing.plan import RoutingPolicy, load_policy
+from triage import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Services:
     geography: Geography
     pipeline: PipelineContext
     ingest: IngestOptions
+    routing: RoutingPolicy
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     wakeup: threading.Event = field(default_factory=threading.Event)
 
@@ -44,10 +46,14 @@ def secret_for(settings: Settings) -> str:
     return demo_secret(settings.var_dir)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(
+    settings: Settings, *, geography: Geography | None = None, rules: RuleSet | None = None
+) -> Services:
     """Open the database and load rules and geography (validated: bad data stops here)."""
-    geography = load_geography(settings.config_dir / "geography")
-    rules = load_rules(settings.config_dir / "triage")
+    geography = geography or load_geography(settings.config_dir / "geography")
+    rules = rules or load_rules(
+        settings.config_dir / "triage", settings.config_dir / "routing" / "recipients.yaml"
+    )
     return Services(
         settings=settings,
         db=Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
@@ -61,4 +67,5 @@ def build_services(settings: Settings) -> Services:
         ingest=IngestOptions(
             conversation_window=timedelta(hours=settings.conversation_window_hours)
         ),
+        routing=load_policy(settings.config_dir / "routing" / "policy.yaml"),
     )

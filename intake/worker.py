@@ -1,7 +1,13 @@
-"""Background workers: claim due jobs from the database and run them."""
+"""Background workers: claim due jobs from the database and run them.
+
+A handler gets the services and the job's key and opens its own transactions, so a
+handler that talks to a provider never holds the (single) SQLite writer while it waits.
+A handler that raises is retried with backoff; `retry_after` on the exception wins.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -9,24 +15,49 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from intake import jobs
+from intake.acks import acknowledge_from_inbox
 from intake.incidents import ingest_item
-from intake.pipeline import process
 from intake.services import Services
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Services, str], None]
+Handler = Callable[[Services, str], None]
 
 
+def transactional(step: Callable[[Session, Services, str], object]) -> Handler:
+    """A handler whose whole work is one write transaction."""
+
+    def run(services: Services, key: str) -> None:
+        with services.db.writer() as session:
+            step(session, services, key)
+
+    run.__name__ = getattr(step, "__name__", "handler")
+    return run
+
+
+@transactional
 def _ingest(session: Session, services: Services, key: str) -> None:
     ingest_item(session=session, cipher=services.cipher, inbox_id=int(key), options=services.ingest)
 
 
-def _process(session: Session, services: Services, key: str) -> None:
-    process(session=session, incident_id=int(key), context=services.pipeline)
+@transactional
+def _acknowledge(session: Session, services: Services, key: str) -> None:
+    acknowledge_from_inbox(session=session, cipher=services.cipher, inbox_id=int(key))
 
 
-HANDLERS: dict[str, Handler] = {"ingest": _ingest, "process": _process}
+def default_handlers() -> dict[str, Handler]:
+    """Every job kind the service knows, by name."""
+    from intake.delivery import deliver_alert, send_reply
+    from intake.routing_stage import escalate, process_and_route
+
+    return {
+        "ingest": _ingest,
+        "process": process_and_route,
+        "acknowledge": _acknowledge,
+        "deliver": deliver_alert,
+        "reply": send_reply,
+        "escalate": escalate,
+    }
 
 
 class Worker:
@@ -41,7 +72,7 @@ class Worker:
         name: str = "worker",
     ) -> None:
         self.services = services
-        self.handlers = handlers or HANDLERS
+        self.handlers = handlers or default_handlers()
         self.poll_seconds = poll_seconds
         self.name = name
         self._stop = threading.Event()
@@ -56,23 +87,29 @@ class Worker:
         return len(claimed)
 
     def _run(self, job: jobs.ClaimedJob) -> None:
-        """Run one job in its own transaction; record failure in another."""
+        """Run one job, then record its completion or failure."""
         try:
-            with self.services.db.writer() as session:
-                self.handlers[job.kind](session, self.services, job.key)
-                jobs.complete(session=session, job_id=job.id)
+            self.handlers[job.kind](self.services, job.key)
         except Exception as exc:
-            log.exception(
-                "job %s %s:%s failed (attempt %s)", job.id, job.kind, job.key, job.attempts
+            log.warning(
+                "job %s %s:%s failed (attempt %s): %s",
+                job.id,
+                job.kind,
+                job.key,
+                job.attempts,
+                type(exc).__name__,
             )
-            retry_after = getattr(exc, "retry_after", None)
+            log.debug("job failure", exc_info=True)
             with self.services.db.writer() as session:
                 jobs.fail(
                     session=session,
                     job_id=job.id,
                     error=f"{type(exc).__name__}: {exc}",
-                    retry_after=retry_after,
+                    retry_after=getattr(exc, "retry_after", None),
                 )
+            return
+        with self.services.db.writer() as session:
+            jobs.complete(session=session, job_id=job.id)
 
     def drain(self, max_rounds: int = 100) -> int:
         """Run jobs until none is due (tests and the CLI use this)."""
@@ -109,3 +146,20 @@ class Worker:
         self.services.wakeup.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def run_async(coroutine_factory: Callable[[], object]) -> object:
+    """Run a coroutine from a worker thread on that thread's own event loop."""
+    loop = _thread_loop()
+    return loop.run_until_complete(coroutine_factory())  # type: ignore[arg-type]
+
+
+_loops = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _loops.loop = loop
+    return loop

@@ -62,3 +62,84 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def geography():  # type: ignore[no-untyped-def]
+    """The commune snapshot, loaded once for the whole run."""
+    from routing.geography import load_geography
+
+    return load_geography(REPO / "config" / "geography")
+
+
+@pytest.fixture(scope="session")
+def rules():  # type: ignore[no-untyped-def]
+    """The triage rules, loaded once for the whole run."""
+    from triage import load_rules
+
+    return load_rules(REPO / "config" / "triage")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings for a test service: its own database and var/, workers run by the test."""
+    from intake.settings import Settings
+
+    return Settings(
+        HOTLINE_DATABASE_URL=database_url,
+        HOTLINE_SECRET_KEY="test-secret-key-for-hotline111",
+        HOTLINE_VAR_DIR=tmp_path / "var",
+        HOTLINE_RUN_WORKERS=False,
+        HOTLINE_PUBLIC_BASE_URL="https://hotline.example.org",
+    )
+
+
+@pytest.fixture
+def services(settings, geography, rules):  # type: ignore[no-untyped-def]
+    """The service's parts over the test database, sharing the loaded rules and geography."""
+    from intake.services import build_services
+
+    built = build_services(settings, geography=geography, rules=rules)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(services):  # type: ignore[no-untyped-def]
+    """An HTTP client for the app (in process); workers are drained by the test."""
+    from fastapi.testclient import TestClient
+
+    from intake.app import create_app
+
+    with TestClient(create_app(services.settings, services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(services):  # type: ignore[no-untyped-def]
+    """Create a user and return a bearer token for them."""
+    from intake.auth import create_token, create_user
+    from intake.models import Role
+
+    def make(username: str, role: str, unit_id: str | None = None) -> dict[str, str]:
+        with services.db.writer() as session:
+            create_user(
+                session=session,
+                username=username,
+                role=Role(role),
+                password="correct horse battery",
+                unit_id=unit_id,
+            )
+            token = create_token(session=session, username=username)
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def drain(services):  # type: ignore[no-untyped-def]
+    """Run the background jobs that are due, as the workers would."""
+    from intake.worker import Worker
+
+    worker = Worker(services)
+    return worker.drain

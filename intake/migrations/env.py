@@ -12,7 +12,7 @@ target_metadata = Base.metadata
 
 def run_migrations() -> None:
     """Run the migrations on the URL given in the Alembic config (set by `db upgrade`)."""
-    url = context.config.get_main_option("sqlalchemy.url")
+    url = context.config.get_main_option("sqlalchemy.url") or ""
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():

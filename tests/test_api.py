@@ -1,0 +1,139 @@
+"""The JSON API over HTTP, on both databases: tips, reads, scoping, audit, bad input."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from intake.models import Assignment, AuditEntry, Incident, Unit
+
+TIP = {
+    "text": "em o thon 3 xa thieu trung thanh hoa, bo em dang danh em, cuu em",
+    "external_id": "partner-0001",
+}
+
+
+def test_tip_becomes_a_triaged_incident(client, make_user, drain) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner1", "partner")
+    operator = make_user("lan", "operator")
+    created = client.post("/api/v1/tips", json=TIP, headers=partner)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["reference"].startswith("111-") and body["status"] == "new"
+
+    repeat = client.post("/api/v1/tips", json=TIP, headers=partner)
+    assert repeat.status_code == 200 and repeat.json()["id"] == body["id"]
+
+    drain()
+    incident = client.get(f"/api/v1/incidents/{body['id']}", headers=operator).json()
+    assert incident["status"] == "triaged"
+    assert incident["level"] == "P1"
+    assert incident["reasons"], "the reasons for the level are shown"
+    assert incident["province_code"] == 38
+    assert incident["messages"][0]["text"] == TIP["text"]
+    for field in ("categories", "trafficking_purpose", "victim", "routed_to", "summary", "score"):
+        assert field in incident
+
+
+def test_list_filters_and_cursor(client, make_user, drain) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner1", "partner")
+    operator = make_user("lan", "operator")
+    for n in range(5):
+        tip = {"text": f"tin nhan thu {n}", "external_id": f"e{n}"}
+        assert client.post("/api/v1/tips", json=tip, headers=partner).status_code == 201
+    drain()
+    first = client.get("/api/v1/incidents?limit=2", headers=operator).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = client.get(
+        f"/api/v1/incidents?limit=2&cursor={first['next_cursor']}", headers=operator
+    ).json()
+    ids = [i["id"] for i in first["items"] + second["items"]]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+    api_only = client.get("/api/v1/incidents?channel=api&status=triaged", headers=operator)
+    assert api_only.status_code == 200
+    assert client.get("/api/v1/incidents?channel=zalo", headers=operator).json()["items"] == []
+    assert client.get("/api/v1/incidents?cursor=@@@", headers=operator).status_code == 400
+
+
+def test_roles_and_unit_scoping_are_enforced_and_audited(  # type: ignore[no-untyped-def]
+    client, make_user, services
+) -> None:
+    partner = make_user("partner1", "partner")
+    police = make_user("cs1", "police", unit_id="cp-16000")
+    mine = client.post("/api/v1/tips", json=TIP, headers=partner).json()["id"]
+    other = client.post("/api/v1/tips", json={**TIP, "external_id": "x2"}, headers=partner).json()[
+        "id"
+    ]
+    with services.db.writer() as session:
+        session.add(Unit(id="cp-16000", kind="commune_police", name="CA xã", province_code=38))
+        session.flush()
+        session.add(Assignment(incident_id=mine, unit_id="cp-16000", reason="test"))
+
+    assert client.get("/api/v1/incidents").status_code == 401
+    assert (
+        client.get("/api/v1/incidents", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
+    assert client.get("/api/v1/incidents", headers=partner).status_code == 403
+    listed = client.get("/api/v1/incidents", headers=police).json()["items"]
+    assert [i["id"] for i in listed] == [mine]
+    assert client.get(f"/api/v1/incidents/{mine}", headers=police).status_code == 200
+    assert client.get(f"/api/v1/incidents/{other}", headers=police).status_code == 403
+    with services.db.reader() as session:
+        actions = session.execute(select(AuditEntry.action, AuditEntry.incident_id)).all()
+    assert ("view", mine) in actions and ("denied", other) in actions
+
+
+def test_status_change_with_stale_version_is_refused(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner1", "partner")
+    operator = make_user("lan", "operator")
+    incident_id = client.post("/api/v1/tips", json=TIP, headers=partner).json()["id"]
+    version = client.get(f"/api/v1/incidents/{incident_id}", headers=operator).json()["version"]
+    url = f"/api/v1/incidents/{incident_id}/status"
+    ok = client.post(url, json={"status": "in_progress", "version": version}, headers=operator)
+    assert ok.status_code == 200 and ok.json()["status"] == "in_progress"
+    stale = client.post(url, json={"status": "resolved", "version": version}, headers=operator)
+    assert stale.status_code == 409 and "reload" in stale.json()["detail"]
+    bad = client.post(url, json={"status": "acknowledged"}, headers=operator)
+    assert bad.status_code == 422
+
+
+def test_bad_input_gets_clear_errors_and_loses_nothing(  # type: ignore[no-untyped-def]
+    client, make_user, services
+) -> None:
+    partner = make_user("partner1", "partner")
+    headers = {**partner, "Content-Type": "application/json"}
+    assert client.post("/api/v1/tips", json=TIP, headers=partner).status_code == 201
+
+    not_json = client.post("/api/v1/tips", content=b"{not json", headers=headers)
+    assert not_json.status_code == 400
+    bad_utf8 = client.post("/api/v1/tips", content=b'{"text": "\xff\xfe"}', headers=headers)
+    assert bad_utf8.status_code == 400
+    missing = client.post("/api/v1/tips", json={"text": "x"}, headers=partner)
+    assert missing.status_code == 400
+    assert any(e["field"] == "external_id" for e in missing.json()["errors"])
+    too_big = client.post(
+        "/api/v1/tips", content=b'{"text": "' + b"a" * (1024 * 1024) + b'"}', headers=headers
+    )
+    assert too_big.status_code == 413
+    unknown = client.post(
+        "/api/v1/tips", json={**TIP, "external_id": "u1", "colour": "blue"}, headers=partner
+    )
+    assert unknown.status_code == 201
+    long_line = {"text": "x" * 100_000, "external_id": "long"}
+    assert client.post("/api/v1/tips", json=long_line, headers=partner).status_code == 201
+    control = {"text": "a\u0000b\u0007c", "external_id": "ctl"}
+    assert client.post("/api/v1/tips", json=control, headers=partner).status_code == 201
+    with services.db.reader() as session:
+        assert len(session.scalars(select(Incident.id)).all()) == 4
+
+
+def test_health_and_metrics(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner1", "partner")
+    client.post("/api/v1/tips", json=TIP, headers=partner)
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    metrics = client.get("/metrics").text
+    assert 'hotline111_tips_received_total{channel="api"} 1.0' in metrics
+    assert "hotline111_pipeline_lag_seconds" in metrics
+    assert json.loads(client.get("/openapi.json").text)["paths"]["/api/v1/tips"]
