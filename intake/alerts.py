@@ -36,7 +36,8 @@ def alert_text(*, incident: Incident, services: Services, session: Session) -> s
             lines.append(f"Người báo (đồng ý chia sẻ): {name} {phone}".rstrip())
     else:
         lines.append("Người báo: bảo mật — liên hệ Tổng đài 111 để gọi lại.")
-    lines.append(f"Console: {services.settings.public_base_url.rstrip('/')}/console/incidents/"
-                 f"{incident.id}")
-    lines.append(f"Xác nhận đã nhận: trả lời \"OK {incident.reference}\".")
+    lines.append(
+        f"Console: {services.settings.public_base_url.rstrip('/')}/console/incidents/{incident.id}"
+    )
+    lines.append(f'Xác nhận đã nhận: trả lời "OK {incident.reference}".')
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,6 +57,7 @@ def current_user(
 
 
 UserDep = Annotated[User, Depends(current_user)]
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="incident id")]
 
 
 def _require(user: User, roles: set[Role]) -> None:
@@ -246,7 +247,7 @@ def _readable(session: Session, incident_id: int) -> Incident:
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRead)
-def get_incident(request: Request, user: UserDep, incident_id: int) -> IncidentRead:
+def get_incident(request: Request, user: UserDep, incident_id: IncidentId) -> IncidentRead:
     """One incident with its conversation; the read is audited."""
     _require(user, READERS)
     services = services_of(request)
@@ -259,7 +260,7 @@ def get_incident(request: Request, user: UserDep, incident_id: int) -> IncidentR
 
 @router.post("/incidents/{incident_id}/status", response_model=IncidentRead)
 def post_status(
-    request: Request, user: UserDep, incident_id: int, change: StatusChange
+    request: Request, user: UserDep, incident_id: IncidentId, change: StatusChange
 ) -> IncidentRead:
     """Move an incident along its lifecycle; a stale `version` is refused with 409."""
     _require(user, CHANGERS)

@@ -48,7 +48,9 @@ def unit_record(unit: Unit) -> UnitRecord:
     )
 
 
-def directory_for(session: Session, *, ward_code: int | None, province_code: int | None) -> Directory:
+def directory_for(
+    session: Session, *, ward_code: int | None, province_code: int | None
+) -> Directory:
     """The units that can matter for one place: its commune, its province, the supervisors."""
     conditions = [Unit.kind == UnitKind.HOTLINE_SUPERVISOR]
     if ward_code is not None:
@@ -111,8 +113,13 @@ def assign(
             step=step,
         )
     else:
-        add_event(session=session, incident=incident, actor="system", action="unit_unreachable",
-                  detail={"unit_id": unit.id})
+        add_event(
+            session=session,
+            incident=incident,
+            actor="system",
+            action="unit_unreachable",
+            detail={"unit_id": unit.id},
+        )
     deadline = services.routing.ack_deadline(incident.level)
     if deadline is not None:
         jobs.enqueue(
@@ -121,8 +128,13 @@ def assign(
             key=escalation_key(assignment.id),
             run_at=utcnow() + deadline,
         )
-    add_event(session=session, incident=incident, actor="system", action="routed",
-              detail={"unit_id": unit.id, "reason": reason})
+    add_event(
+        session=session,
+        incident=incident,
+        actor="system",
+        action="routed",
+        detail={"unit_id": unit.id, "reason": reason},
+    )
     return assignment
 
 
@@ -146,11 +158,14 @@ def _ask_for_location(session: Session, incident: Incident) -> None:
     session.add(message)
     session.flush()
     jobs.enqueue(session=session, kind="reply", key=str(message.id))
-    add_event(session=session, incident=incident, actor="system", action="asked_location",
-              detail={})
+    add_event(
+        session=session, incident=incident, actor="system", action="asked_location", detail={}
+    )
 
 
-def route_incident(*, session: Session, services: Services, incident: Incident, actor: str) -> RoutePlan:
+def route_incident(
+    *, session: Session, services: Services, incident: Incident, actor: str
+) -> RoutePlan:
     """Route an incident by the policy; routing again only adds units, never duplicates."""
     plan = plan_for(session, services, incident)
     if incident.status not in ROUTABLE:
@@ -164,8 +179,9 @@ def route_incident(*, session: Session, services: Services, incident: Incident, 
     added = 0
     for target in plan.targets:
         unit = directory.units[target.unit_id]
-        if assign(session=session, services=services, incident=incident, unit=unit,
-                  reason=target.reason):
+        if assign(
+            session=session, services=services, incident=incident, unit=unit, reason=target.reason
+        ):
             added += 1
     if plan.targets and incident.status == Status.TRIAGED:
         incident.status = Status.ROUTED
@@ -201,13 +217,27 @@ def escalate(services: Services, key: str) -> None:
         )
         _resend_next_channel(session, services, incident, current, step)
         target = escalation_target(current, 1, directory, services.routing)
-        add_event(session=session, incident=incident, actor="system", action="escalated",
-                  detail={"from_unit": current.id, "step": step,
-                          "to_unit": target.id if target else None})
+        add_event(
+            session=session,
+            incident=incident,
+            actor="system",
+            action="escalated",
+            detail={
+                "from_unit": current.id,
+                "step": step,
+                "to_unit": target.id if target else None,
+            },
+        )
         if target is None:
             return
-        assign(session=session, services=services, incident=incident, unit=target,
-               reason=f"escalation step {step}: {current.id} did not acknowledge", step=step)
+        assign(
+            session=session,
+            services=services,
+            incident=incident,
+            unit=target,
+            reason=f"escalation step {step}: {current.id} did not acknowledge",
+            step=step,
+        )
 
 
 def _resend_next_channel(
@@ -225,7 +255,7 @@ def _resend_next_channel(
         unit_id=unit.id,
         channel=Channel(channel),
         recipient=recipient,
-        text="[NHẮC LẠI / REMINDER] " + alert_text(incident=incident, services=services,
-                                                  session=session),
+        text="[NHẮC LẠI / REMINDER] "
+        + alert_text(incident=incident, services=services, session=session),
         step=step,
     )
