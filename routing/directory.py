@@ -16,8 +16,15 @@ import phonenumbers
 from routing.plan import COMMUNE_KINDS, PROVINCE_KINDS, UnitKind, UnitRecord
 
 COLUMNS = [
-    "unit_id", "kind", "name", "province_code", "ward_code", "telegram_chat_id",
-    "zalo_user_id", "phone", "email",
+    "unit_id",
+    "kind",
+    "name",
+    "province_code",
+    "ward_code",
+    "telegram_chat_id",
+    "zalo_user_id",
+    "phone",
+    "email",
 ]
 _UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

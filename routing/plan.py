@@ -31,8 +31,11 @@ class UnitKind(StrEnum):
     HOTLINE_SUPERVISOR = "hotline_supervisor"
 
 
-COMMUNE_KINDS = {UnitKind.COMMUNE_POLICE, UnitKind.COMMUNE_SOCIAL_WORKER,
-                 UnitKind.BORDER_GUARD_POST}
+COMMUNE_KINDS = {
+    UnitKind.COMMUNE_POLICE,
+    UnitKind.COMMUNE_SOCIAL_WORKER,
+    UnitKind.BORDER_GUARD_POST,
+}
 PROVINCE_KINDS = {UnitKind.PROVINCIAL_POLICE, UnitKind.PROVINCIAL_SOCIAL_WORK_CENTRE}
 
 
@@ -114,8 +117,15 @@ class Directory:
     def __init__(self, units: Iterable[UnitRecord]) -> None:
         self.units = {u.id: u for u in units}
 
-    def find(self, kind: UnitKind, *, ward_code: int | None, province_code: int | None,
-             reachable: bool = True, order: Sequence[str] = ()) -> UnitRecord | None:
+    def find(
+        self,
+        kind: UnitKind,
+        *,
+        ward_code: int | None,
+        province_code: int | None,
+        reachable: bool = True,
+        order: Sequence[str] = (),
+    ) -> UnitRecord | None:
         """The unit of this kind for the commune (or province); reachable when asked."""
         for unit in sorted(self.units.values(), key=lambda u: u.id):
             if unit.kind != kind:
@@ -148,37 +158,57 @@ class RoutePlan:
     explanation: tuple[str, ...]
 
 
-def _resolve_kind(kind: UnitKind, directory: Directory, policy: RoutingPolicy,
-                  ward_code: int | None, province_code: int | None,
-                  trace: list[str]) -> RouteTarget | None:
+def _resolve_kind(
+    kind: UnitKind,
+    directory: Directory,
+    policy: RoutingPolicy,
+    ward_code: int | None,
+    province_code: int | None,
+    trace: list[str],
+) -> RouteTarget | None:
     """The unit for a kind, falling back up the chain when the commune has none reachable."""
     for candidate in (kind, *policy.fallback.get(kind, ())):
-        unit = directory.find(candidate, ward_code=ward_code, province_code=province_code,
-                              order=policy.channel_order)
+        unit = directory.find(
+            candidate, ward_code=ward_code, province_code=province_code, order=policy.channel_order
+        )
         if unit is not None:
             if candidate != kind:
-                trace.append(f"no reachable {kind} for commune {ward_code} -> {candidate} "
-                             f"{unit.id} (fallback)")
+                trace.append(
+                    f"no reachable {kind} for commune {ward_code} -> {candidate} "
+                    f"{unit.id} (fallback)"
+                )
                 return RouteTarget(unit.id, candidate, f"fallback for {kind}")
             return RouteTarget(unit.id, candidate, f"{kind} of the commune")
     trace.append(f"no reachable unit for {kind} or its fallbacks")
     return None
 
 
-def plan_routes(*, level: str | None, categories: Sequence[str], ward_code: int | None,
-                province_code: int | None, directory: Directory, recipients: RecipientTable,
-                policy: RoutingPolicy) -> RoutePlan:
+def plan_routes(
+    *,
+    level: str | None,
+    categories: Sequence[str],
+    ward_code: int | None,
+    province_code: int | None,
+    directory: Directory,
+    recipients: RecipientTable,
+    policy: RoutingPolicy,
+) -> RoutePlan:
     """Who receives an incident, following the policy table, fallbacks and border posts."""
     trace: list[str] = []
     roles = recipients_for(categories, level or "", recipients)
     if not roles:
-        trace.append(f"level {level}: never routed" if level not in ("P1", "P2", "P3")
-                     else f"{level} {list(categories)}: no recipient in the policy table")
+        trace.append(
+            f"level {level}: never routed"
+            if level not in ("P1", "P2", "P3")
+            else f"{level} {list(categories)}: no recipient in the policy table"
+        )
         return RoutePlan((), False, tuple(trace))
     trace.append(f"{level} {', '.join(categories)} -> {' + '.join(roles)} (policy table)")
     if ward_code is None:
-        trace.append("no commune resolved -> needs location queue"
-                     + (f" (province {province_code} known)" if province_code else ""))
+        trace.append(
+            "no commune resolved -> needs location queue"
+            + (f" (province {province_code} known)" if province_code else "")
+        )
         return RoutePlan((), True, tuple(trace))
     targets: list[RouteTarget] = []
     for role in roles:
@@ -188,23 +218,32 @@ def plan_routes(*, level: str | None, categories: Sequence[str], ward_code: int 
             targets.append(target)
             trace.append(f"{role} -> {target.unit_id} ({target.reason})")
     if policy.border_guard_categories & set(categories):
-        post = directory.find(UnitKind.BORDER_GUARD_POST, ward_code=ward_code,
-                              province_code=province_code, order=policy.channel_order)
+        post = directory.find(
+            UnitKind.BORDER_GUARD_POST,
+            ward_code=ward_code,
+            province_code=province_code,
+            order=policy.channel_order,
+        )
         if post is not None:
             targets.append(RouteTarget(post.id, post.kind, "border commune, trafficking"))
             trace.append(f"trafficking in a border commune -> {post.id} (border guard)")
     return RoutePlan(tuple(targets), False, tuple(trace))
 
 
-def escalation_target(unit: UnitRecord, step: int, directory: Directory,
-                      policy: RoutingPolicy) -> UnitRecord | None:
+def escalation_target(
+    unit: UnitRecord, step: int, directory: Directory, policy: RoutingPolicy
+) -> UnitRecord | None:
     """The unit alerted at escalation step `step` (1 = first) for an unacknowledged unit."""
     if step < 1 or step > policy.escalation_steps:
         return None
     chain = policy.fallback.get(unit.kind, ())
     for kind in chain[step - 1 :]:
-        found = directory.find(kind, ward_code=unit.ward_code, province_code=unit.province_code,
-                               order=policy.channel_order)
+        found = directory.find(
+            kind,
+            ward_code=unit.ward_code,
+            province_code=unit.province_code,
+            order=policy.channel_order,
+        )
         if found is not None and found.id != unit.id:
             return found
     return None

@@ -18,8 +18,9 @@ def test_no_server_errors_for_generated_requests(services, make_user) -> None:  
     assert {op.path for op in operations} >= {"/api/v1/tips", "/api/v1/incidents"}
     for operation in operations:
 
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         @given(case=operation.as_strategy())
         def check(case) -> None:  # type: ignore[no-untyped-def]
             case.call_and_validate(headers=headers, checks=[not_a_server_error])

@@ -25,7 +25,8 @@ from rapidfuzz.distance import JaroWinkler
 from routing.geography.data import Geography, name_key
 from triage.text import fold, normalize
 
-MAX_TEXT = 20_000  # longer texts are cut: a place is named early, and time is bounded
+MAX_TEXT = 8_000  # longer texts are cut: a place is named early, and time is bounded
+MAX_MENTIONS = 12  # unit markers looked at per text (a flood of "xã xã xã" stays fast)
 MAX_SPAN = 4
 FUZZY_IN_PROVINCE = 0.90
 FUZZY_NATIONWIDE = 0.94
@@ -707,9 +708,9 @@ class _Scan:
     def _districts(self) -> list[Mention]:
         """Old districts: after a district marker, or alone in their own address part."""
         index = self._district_index()
-        mentions = []
+        mentions: list[Mention] = []
         for i in range(self.n):
-            if i in self.taken:
+            if i in self.taken or len(mentions) >= MAX_MENTIONS:
                 continue
             m = self.marker(i, DISTRICT_MARKERS.keys() | CITY_MARKERS)
             if m and i + m < self.n and (i + m) not in self.taken:
@@ -733,12 +734,16 @@ class _Scan:
     def _marked(self) -> tuple[dict[int, float], tuple[int, int]] | None:
         """Communes named right after a ward marker (or before "ward"/"commune")."""
         results = []
+        looked = 0
         for i in range(self.n):
             if i in self.taken:
                 continue
             m = self.marker(i, WARD_MARKERS)
             if not m or i + m >= self.n or (i + m) in self.taken:
                 continue
+            looked += 1
+            if looked > MAX_MENTIONS:
+                break
             marker = tuple(self.keys[i : i + m])
             found = self.r.lookup(
                 self, i + m, self.old_first or WARD_MARKERS[marker] == "old", MARKER_KIND[marker]
