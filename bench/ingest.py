@@ -1,0 +1,278 @@
+"""Ingest benchmark: POST /api/v1/tips against a bare FastAPI handler served the same way.
+
+Both servers run as `uvicorn` subprocesses on 127.0.0.1 with one worker process. For each
+database (SQLite, and PostgreSQL when --postgres-url is given) it measures:
+- throughput: `wrk` (Debian package) closed loop, 16 connections, unique external ids;
+- latency at a steady rate: an asyncio client sending at --rate tips/s for --seconds,
+  each latency counted from the scheduled send time (no coordinated omission).
+Results are printed as Markdown and written to docs/benchmarks/ingest.md.
+
+    python bench/ingest.py --seconds 10 --rate 200 \
+        --postgres-url postgresql+psycopg://postgres:pw@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from intake.auth import create_token, create_user  # noqa: E402
+from intake.db import Database  # noqa: E402
+from intake.migrate import upgrade  # noqa: E402
+from intake.models import Role  # noqa: E402
+
+WRK_SCRIPT = """
+local counter = 0
+local prefix = os.getenv("BENCH_PREFIX")
+local token = os.getenv("BENCH_TOKEN")
+request = function()
+  counter = counter + 1
+  local body = '{"text": "em bi bo danh o xa Nhac Ky, Lang Son, cuu em", "external_id": "'
+    .. prefix .. '-' .. counter .. '"}'
+  return wrk.format("POST", "/api/v1/tips",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited during start-up")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def start_server(
+    kind: str, database_url: str, var_dir: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_SECRET_KEY": "benchmark-secret-key-0123456789",
+        "HOTLINE_VAR_DIR": str(var_dir),
+        "HOTLINE_LOG_LEVEL": "WARNING",
+    }
+    if kind == "hotline111":
+        command = [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    wait_ready(port, process)
+    return process, port
+
+
+def run_wrk(port: int, token: str, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_PREFIX": uuid.uuid4().hex[:8]}
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    os.unlink(script.name)
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("{"))
+    data = json.loads(line)
+    return {
+        "tips_per_s": data["requests"] / (data["duration_us"] / 1e6),
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "errors": data["errors"] + data["non2xx"],
+    }
+
+
+async def steady_rate(port: int, token: str, rate: int, seconds: int) -> dict[str, float]:
+    """Send at a fixed rate; latency is measured from each request's scheduled time."""
+    latencies: list[float] = []
+    errors = 0
+    prefix = uuid.uuid4().hex[:8]
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=64)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, limits=limits
+    ) as client:
+        start = time.perf_counter()
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            scheduled = start + n / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tip = {"text": "em bi bo danh o xa Nhac Ky, Lang Son", "external_id": f"{prefix}-{n}"}
+            try:
+                response = await client.post("/api/v1/tips", json=tip, headers=headers)
+                if response.status_code >= 300:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+
+        await asyncio.gather(*(one(n) for n in range(rate * seconds)))
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "errors": errors,
+    }
+
+
+def prepare_database(backend: str, postgres_url: str | None, workdir: Path) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    else:
+        assert postgres_url
+        name = f"hotline111_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def partner_token(database_url: str) -> str:
+    db = Database(database_url)
+    with db.writer() as session:
+        create_user(session=session, username="bench", role=Role.PARTNER, password="b" * 12)
+        token = create_token(session=session, username="bench")
+    db.dispose()
+    return token
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgres-url", default=os.environ.get("HOTLINE_TEST_POSTGRES_URL"))
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "ingest.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    backends = ["sqlite"] + (["postgresql"] if args.postgres_url else [])
+    rows = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            url = prepare_database(backend, args.postgres_url, workdir)
+            token = partner_token(url)
+            results = {}
+            for kind in ("bare", "hotline111"):
+                process, port = start_server(kind, url, workdir / "var")
+                try:
+                    throughput = run_wrk(port, token, args.seconds, args.connections)
+                    steady = asyncio.run(steady_rate(port, token, args.rate, args.seconds))
+                finally:
+                    process.terminate()
+                    process.wait(30)
+                results[kind] = (throughput, steady)
+            bare, ours = results["bare"], results["hotline111"]
+            rows.append(
+                f"| {backend} | {bare[0]['tips_per_s']:.0f} | {ours[0]['tips_per_s']:.0f} | "
+                f"{ours[0]['tips_per_s'] / bare[0]['tips_per_s']:.0%} | "
+                f"{ours[0]['p50_ms']:.1f} / {ours[0]['p99_ms']:.1f} | "
+                f"{bare[1]['p50_ms']:.1f} / {bare[1]['p99_ms']:.1f} | "
+                f"{ours[1]['p50_ms']:.1f} / {ours[1]['p99_ms']:.1f} | "
+                f"{int(ours[0]['errors'] + ours[1]['errors'])} |"
+            )
+    report = "\n".join(
+        [
+            "## Ingest: POST /api/v1/tips",
+            "",
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}.",
+            f"`python bench/ingest.py --seconds {args.seconds} --rate {args.rate}`"
+            " (wrk closed loop with"
+            f" {args.connections} connections; steady rate {args.rate} tips/s; workers running"
+            " in the service process; SQLite with synchronous=FULL).",
+            "",
+            "| database | bare tips/s | hotline111 tips/s | ratio | hotline111 p50/p99 ms"
+            " (closed loop) | bare p50/p99 ms at rate | hotline111 p50/p99 ms at rate | errors |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
