@@ -158,6 +158,13 @@ class ChannelAdapter(abc.ABC):
         self.verify(request)
         return self.parse(request)
 
+    def reply_after_store(
+        self, parsed: ParsedRequest, references: tuple[str | None, ...]
+    ) -> WebhookReply:
+        """The answer once the messages are stored; adapters whose answer carries the
+        incident reference (Twilio SMS) override this."""
+        return parsed.reply
+
     @abc.abstractmethod
     def verify(self, request: RawRequest) -> None:
         """Raise SignatureError unless the provider signed this exact request."""

@@ -57,7 +57,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     upgrade(settings.database_url)
     app = create_app(settings)
-    announce(app.state.services, host=args.host, port=args.port)
+    services = app.state.services
+    if settings.demo_mode:
+        from intake.directory import DEMO_DIRECTORY, directory_is_empty, read_directory, save_units
+
+        with services.db.writer() as session:
+            if directory_is_empty(session):
+                demo = read_directory(DEMO_DIRECTORY, services.geography)
+                save_units(session=session, units=demo.units, demo=True)
+                log.warning("demo mode: loaded %d DEMO units (not real contacts)", len(demo.units))
+    announce(services, host=args.host, port=args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -174,6 +183,48 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.directory import read_directory, save_units
+    from routing.directory import render_import_report
+    from routing.geography import load_geography
+
+    result = read_directory(args.file, load_geography(settings.config_dir / "geography"))
+    print(render_import_report(result))
+    db, _ = _database(settings)
+    with db.writer() as session:
+        save_units(session=session, units=result.units)
+    return 1 if result.rejected and not result.units else 0
+
+
+def cmd_route_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.models import Incident
+    from intake.routing_stage import plan_for
+    from intake.services import build_services
+    from routing.plan import explain
+
+    services = build_services(settings)
+    with services.db.reader() as session:
+        if args.target.isdigit():
+            incident = session.get(Incident, int(args.target))
+        else:
+            try:
+                data = json.loads(args.target)
+            except json.JSONDecodeError:
+                incident = session.query(Incident).filter_by(reference=args.target).first()
+            else:
+                incident = Incident(
+                    level=data.get("level"),
+                    categories=list(data.get("categories") or []),
+                    ward_code=data.get("ward_code"),
+                    province_code=data.get("province_code"),
+                )
+        if incident is None:
+            print(f"no incident {args.target!r}", file=sys.stderr)
+            return 1
+        print(explain(plan_for(session, services, incident)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="hotline111", description=__doc__)
@@ -208,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = token_sub.add_parser("create", help="print a new bearer token")
     token_create.add_argument("--username", required=True)
     token_create.set_defaults(func=cmd_token_create)
+
+    directory = sub.add_parser("directory", help="responsible units")
+    directory_sub = directory.add_subparsers(dest="directory_command", required=True)
+    importer = directory_sub.add_parser("import", help="load a directory CSV (or .csv.gz)")
+    importer.add_argument("file", type=Path)
+    importer.set_defaults(func=cmd_directory_import)
+
+    route = sub.add_parser("route", help="routing")
+    route_sub = route.add_subparsers(dest="route_command", required=True)
+    explainer = route_sub.add_parser("explain", help="which rule sends an incident where")
+    explainer.add_argument(
+        "target",
+        help="incident id, reference, or JSON "
+        '{"level", "categories", "ward_code", "province_code"}',
+    )
+    explainer.set_defaults(func=cmd_route_explain)
 
     triage = sub.add_parser("triage", help="score JSON lines {id, text} (no database)")
     triage.add_argument("--jsonl", default=None, help="input file (default: stdin)")

@@ -9,7 +9,6 @@ contact channel, and when none is left the alert is dead-lettered for the consol
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -174,6 +173,23 @@ def queue_alert(
     session.flush()
     jobs.enqueue(session=session, kind="deliver", key=str(alert.id))
     return alert
+
+
+def queue_reply(*, session, incident_id: int, text: str) -> Message:  # type: ignore[no-untyped-def]
+    """An outbound message to the incident's tipster, sent by the `reply` job."""
+    incident = session.get(Incident, incident_id)
+    message = Message(
+        incident_id=incident_id,
+        direction="out",
+        channel=incident.channel if incident else "",
+        kind="text",
+        text=text,
+        delivery_state="pending",
+    )
+    session.add(message)
+    session.flush()
+    jobs.enqueue(session=session, kind="reply", key=str(message.id))
+    return message
 
 
 def send_reply(services: Services, key: str) -> None:

@@ -341,3 +341,14 @@ class Alert(Base):
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProviderToken(Base):
+    """A rotating provider credential (Zalo's access and single-use refresh token)."""
+
+    __tablename__ = "provider_tokens"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)  # encrypted
+    refresh_token: Mapped[str] = mapped_column(Text)  # encrypted
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -125,7 +125,10 @@ def process(*, session: Session, incident_id: int, context: PipelineContext) -> 
     locate(incident=incident, context=context)
     triage(session=session, incident=incident, context=context)
     if incident.status == Status.NEW:
-        incident.status = Status.SPAM if incident.level == "SPAM" else Status.TRIAGED
+        # A phone call is a person on the line: operators review it even when its words
+        # alone look like nothing (the caller may still be recording).
+        spam = incident.level == "SPAM" and incident.channel != "voice"
+        incident.status = Status.SPAM if spam else Status.TRIAGED
         add_event(
             session=session,
             incident=incident,

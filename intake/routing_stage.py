@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -10,9 +11,9 @@ from channels.base import Channel
 from intake import jobs
 from intake.acks import escalation_key
 from intake.alerts import alert_text
-from intake.delivery import queue_alert
+from intake.delivery import queue_alert, queue_reply
 from intake.incidents import add_event
-from intake.models import Assignment, Event, Incident, Message, Status, Unit, utcnow
+from intake.models import Assignment, Event, Incident, Status, Unit, utcnow
 from intake.pipeline import process
 from intake.services import Services
 from routing.plan import (
@@ -147,17 +148,11 @@ def _ask_for_location(session: Session, incident: Incident) -> None:
     ).first()
     if asked is not None:
         return
-    message = Message(
+    queue_reply(
+        session=session,
         incident_id=incident.id,
-        direction="out",
-        channel=incident.channel,
-        kind="text",
         text=ASK_LOCATION.format(reference=incident.reference),
-        delivery_state="pending",
     )
-    session.add(message)
-    session.flush()
-    jobs.enqueue(session=session, kind="reply", key=str(message.id))
     add_event(
         session=session, incident=incident, actor="system", action="asked_location", detail={}
     )

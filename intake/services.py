@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from channels.base import Channel, ChannelAdapter
+from intake.channel_setup import build_adapters
 from intake.crypto import Cipher, demo_secret
 from intake.db import Database
 from intake.incidents import IngestOptions
@@ -54,10 +55,13 @@ def build_services(
     rules = rules or load_rules(
         settings.config_dir / "triage", settings.config_dir / "routing" / "recipients.yaml"
     )
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    cipher = Cipher(secret_for(settings))
     return Services(
         settings=settings,
-        db=Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
-        cipher=Cipher(secret_for(settings)),
+        db=db,
+        cipher=cipher,
+        adapters=build_adapters(settings, db, cipher),
         geography=geography,
         pipeline=PipelineContext(
             rules=rules,

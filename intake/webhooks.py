@@ -18,7 +18,9 @@ from channels.base import (
     RawRequest,
     SignatureError,
 )
-from intake.inbox import accept, store_malformed
+from channels.prompts import RECEIVED
+from intake.delivery import queue_reply
+from intake.inbox import Accepted, accept, store_malformed
 from intake.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,25 @@ def _store(
             raw_body=body,
             options=services.ingest,
         )
+    if adapter.channel == Channel.ZALO:
+        _confirm_by_message(services, results)
     services.wakeup.set()
     reply = adapter.reply_after_store(parsed, tuple(r.reference for r in results))
     return Response(reply.body, status_code=reply.status_code, media_type=reply.media_type)
+
+
+def _confirm_by_message(services: Services, results: list[Accepted]) -> None:
+    """Channels whose webhook answer cannot carry text get the reference by message."""
+    created = [r for r in results if r.created and r.incident_id is not None]
+    if not created:
+        return
+    with services.db.writer() as session:
+        for result in created:
+            queue_reply(
+                session=session,
+                incident_id=result.incident_id or 0,
+                text=RECEIVED.format(reference=result.reference),
+            )
 
 
 def _store_malformed(services: Services, channel: Channel, body: bytes, error: str) -> Response:

@@ -1,0 +1,239 @@
+"""Telegram: python-telegram-bot in webhook mode behind our FastAPI route.
+
+Updates are checked with the secret token Telegram sends (constant time), parsed with
+PTB's `Update.de_json`, and deduplicated on `update_id`. Answers that need no state ride
+on the webhook response itself (the Bot API allows one method call there): /start and
+/help texts, the answer to an alert button, the reference of a new report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from channels.base import (
+    Attachment,
+    Channel,
+    ChannelAdapter,
+    ChannelError,
+    InboundMessage,
+    MalformedRequest,
+    MessageKind,
+    OutboundMessage,
+    ParsedRequest,
+    RawRequest,
+    SendError,
+    SendResult,
+    SignatureError,
+    WebhookReply,
+)
+from channels.prompts import HELP, RECEIVED, UNSUPPORTED, WELCOME, ack_reference
+
+TELEGRAM_API = "https://api.telegram.org"
+ACK_PREFIX = "ack:"
+ACK_BUTTON = "Đã nhận / Acknowledge"
+
+
+def _method(name: str, **fields: Any) -> WebhookReply:
+    """A Bot API call carried by the webhook answer."""
+    return WebhookReply(
+        200, "application/json", json.dumps({"method": name, **fields}, ensure_ascii=False)
+    )
+
+
+class TelegramAdapter(ChannelAdapter):
+    """The hotline's Telegram bot."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, *, token: str, secret_token: str, api_base_url: str = TELEGRAM_API) -> None:
+        if not secret_token:
+            raise ValueError("a Telegram webhook secret token is required")
+        self.secret_token = secret_token
+        self.bot = Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot")
+        self._ready: asyncio.Lock | None = None
+
+    def verify(self, request: RawRequest) -> None:
+        given = request.header("x-telegram-bot-api-secret-token")
+        if given is None:
+            raise SignatureError("X-Telegram-Bot-Api-Secret-Token missing", status_code=401)
+        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+            raise SignatureError("X-Telegram-Bot-Api-Secret-Token does not match")
+
+    def parse(self, request: RawRequest) -> ParsedRequest:
+        try:
+            data = json.loads(request.body)
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, TelegramError) as exc:
+            raise MalformedRequest(f"not a Telegram update: {type(exc).__name__}") from exc
+        if update is None or not isinstance(data, dict) or "update_id" not in data:
+            raise MalformedRequest("not a Telegram update")
+        update_id = str(update.update_id)
+        if update.callback_query is not None:
+            return self._callback(update, update_id)
+        message = update.message or update.edited_message
+        if message is None or message.chat is None:
+            event = self._message(update_id, "0", MessageKind.EVENT)
+            return ParsedRequest((event,))
+        chat_id = str(message.chat.id)
+        sender = message.from_user
+        name = sender.full_name if sender else None
+        received = message.date.astimezone(UTC) if message.date else datetime.now(UTC)
+        text = message.text or message.caption or ""
+        if text.startswith("/start") or text.startswith("/help"):
+            command = self._message(
+                update_id, chat_id, MessageKind.COMMAND, text=text, received_at=received
+            )
+            reply = WELCOME if text.startswith("/start") else HELP
+            return ParsedRequest((command,), _method("sendMessage", chat_id=chat_id, text=reply))
+        if (reference := ack_reference(text)) is not None:
+            ack = self._message(
+                update_id,
+                chat_id,
+                MessageKind.ACK,
+                text=text,
+                received_at=received,
+                ack_reference=reference,
+            )
+            return ParsedRequest((ack,))
+        kind, attachments, lat, lon, phone = MessageKind.TEXT, [], None, None, None
+        if message.location is not None:
+            kind, lat, lon = (
+                MessageKind.LOCATION,
+                message.location.latitude,
+                message.location.longitude,
+            )
+        elif message.contact is not None:
+            kind, phone = MessageKind.CONTACT, message.contact.phone_number
+        elif message.photo:
+            kind = MessageKind.MEDIA
+            attachments.append(Attachment("image", provider_id=message.photo[-1].file_id))
+        elif message.voice is not None:
+            kind = MessageKind.MEDIA
+            attachments.append(
+                Attachment(
+                    "audio", provider_id=message.voice.file_id, content_type=message.voice.mime_type
+                )
+            )
+        elif message.document is not None:
+            kind = MessageKind.MEDIA
+            attachments.append(
+                Attachment(
+                    "file",
+                    provider_id=message.document.file_id,
+                    content_type=message.document.mime_type,
+                )
+            )
+        elif message.sticker is not None or not text:
+            event = self._message(update_id, chat_id, MessageKind.EVENT, received_at=received)
+            return ParsedRequest(
+                (event,), _method("sendMessage", chat_id=chat_id, text=UNSUPPORTED)
+            )
+        inbound = self._message(
+            update_id,
+            chat_id,
+            kind,
+            text=text,
+            received_at=received,
+            sender_name=name,
+            sender_phone=phone,
+            latitude=lat,
+            longitude=lon,
+            attachments=tuple(attachments),
+        )
+        return ParsedRequest((inbound,))
+
+    def _callback(self, update: Update, update_id: str) -> ParsedRequest:
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        reference = data[len(ACK_PREFIX) :] if data.startswith(ACK_PREFIX) else None
+        ack = self._message(
+            update_id,
+            str(chat),
+            MessageKind.ACK if reference else MessageKind.EVENT,
+            text=data,
+            ack_reference=reference,
+            sender_name=query.from_user.full_name,
+        )
+        answer = _method(
+            "answerCallbackQuery",
+            callback_query_id=query.id,
+            text="Đã ghi nhận xác nhận / Acknowledged" if reference else "",
+        )
+        return ParsedRequest((ack,), answer)
+
+    @staticmethod
+    def _message(update_id: str, chat_id: str, kind: MessageKind, **fields: Any) -> InboundMessage:
+        fields.setdefault("received_at", datetime.now(UTC))
+        return InboundMessage(
+            channel=Channel.TELEGRAM,
+            provider_message_id=update_id,
+            sender_id=chat_id,
+            kind=kind,
+            **fields,
+        )
+
+    def reply_after_store(
+        self, parsed: ParsedRequest, references: tuple[str | None, ...]
+    ) -> WebhookReply:
+        """A report gets its reference back on the webhook answer."""
+        message = parsed.messages[0] if parsed.messages else None
+        reference = references[0] if references else None
+        if (
+            message is None
+            or reference is None
+            or message.kind in (MessageKind.ACK, MessageKind.COMMAND, MessageKind.EVENT)
+        ):
+            return parsed.reply
+        return _method(
+            "sendMessage", chat_id=message.sender_id, text=RECEIVED.format(reference=reference)
+        )
+
+    async def _initialized(self) -> None:
+        if self._ready is None:
+            self._ready = asyncio.Lock()
+        async with self._ready:
+            await self.bot.initialize()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        markup = None
+        if message.ack_reference:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            ACK_BUTTON, callback_data=f"{ACK_PREFIX}{message.ack_reference}"[:64]
+                        )
+                    ]
+                ]
+            )
+        try:
+            await self._initialized()
+            sent = await self.bot.send_message(
+                chat_id=message.recipient, text=message.text[:4096], reply_markup=markup
+            )
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+            raise SendError("telegram rate limit", retryable=True, retry_after=seconds) from exc
+        except (TimedOut, NetworkError) as exc:
+            if isinstance(exc, BadRequest):
+                raise SendError(f"telegram refused: {exc.message}", retryable=False) from exc
+            raise SendError(f"telegram unreachable: {type(exc).__name__}", retryable=True) from exc
+        except (Forbidden, BadRequest, TelegramError) as exc:
+            raise SendError(f"telegram refused: {type(exc).__name__}", retryable=False) from exc
+        return SendResult(str(sent.message_id))
+
+    async def check_credentials(self) -> None:
+        try:
+            await self.bot.get_me()
+        except TelegramError as exc:
+            raise ChannelError(f"telegram token does not work: {type(exc).__name__}") from exc

@@ -1,0 +1,220 @@
+"""Twilio Voice: the Vietnamese IVR of the 111 line.
+
+    /webhooks/twilio/voice            the call starts: the menu (speech or keypad)
+    /webhooks/twilio/voice/menu       1 = a child is in danger now -> operators, P1 at once
+                                      2 = report abuse or trafficking -> record a message
+                                      3 = advice -> operators
+    /webhooks/twilio/voice/recording  the recorded message (kept by reference)
+    /webhooks/twilio/voice/status     call status: a hang-up still leaves what was gathered
+
+Every step of one call shares the call's sid as its conversation, so a call is one incident.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from channels.base import (
+    Attachment,
+    Channel,
+    ChannelAdapter,
+    InboundMessage,
+    MalformedRequest,
+    MessageKind,
+    OutboundMessage,
+    ParsedRequest,
+    RawRequest,
+    SendError,
+    SendResult,
+    WebhookReply,
+)
+from channels.twilio_sms import form_params, verify_twilio
+
+VOICE = {"language": "vi-VN", "voice": "Google.vi-VN-Standard-A"}
+BASE_PATH = "/webhooks/twilio/voice"
+MENU = (
+    "Tổng đài 111, bảo vệ trẻ em và phòng chống mua bán người. "
+    "Nếu có trẻ em đang gặp nguy hiểm ngay bây giờ, bấm phím 1 hoặc nói một. "
+    "Để báo tin về xâm hại hoặc mua bán người, bấm phím 2. Để được tư vấn, bấm phím 3."
+)
+CONNECTING = "Xin giữ máy, tổng đài viên sẽ nghe máy ngay."
+RECORD = (
+    "Sau tiếng bíp, hãy nói chuyện gì đã xảy ra, ở xã, phường nào, tỉnh nào, "
+    "và trẻ bao nhiêu tuổi. Nói xong, bấm phím thăng."
+)
+THANKS = "Cảm ơn bạn. Tổng đài 111 đã ghi nhận. Mã tin báo của bạn là {reference}."
+NO_CHOICE = "Tổng đài chưa nghe rõ lựa chọn của bạn."
+CHOICES = {
+    "1": "danger_now",
+    "một": "danger_now",
+    "mot": "danger_now",
+    "2": "report",
+    "hai": "report",
+    "3": "advice",
+    "ba": "advice",
+}
+CHOICE_TEXT = {
+    "danger_now": "[Cuộc gọi] Người gọi chọn 1: có trẻ em đang gặp nguy hiểm ngay bây giờ.",
+    "report": "[Cuộc gọi] Người gọi chọn 2: báo tin xâm hại hoặc mua bán người.",
+    "advice": "[Cuộc gọi] Người gọi chọn 3: cần tư vấn.",
+}
+
+
+def _choice(params: dict[str, str]) -> str | None:
+    digits = params.get("Digits", "").strip()
+    if digits[:1] in CHOICES:
+        return CHOICES[digits[:1]]
+    speech = params.get("SpeechResult", "").strip().lower()
+    for word, choice in CHOICES.items():
+        if word in speech.split():
+            return choice
+    return None
+
+
+class TwilioVoiceAdapter(ChannelAdapter):
+    """The IVR: TwiML answers built with the SDK; no outbound messages on this channel."""
+
+    channel = Channel.VOICE
+
+    def __init__(
+        self,
+        *,
+        auth_token: str,
+        operator_phone: str | None = None,
+        queue_name: str = "hotline111",
+        public_base_url: str = "",
+    ) -> None:
+        self.auth_token = auth_token
+        self.operator_phone = operator_phone
+        self.queue_name = queue_name
+        self.base = public_base_url.rstrip("/") + BASE_PATH
+
+    def verify(self, request: RawRequest) -> None:
+        verify_twilio(request, self.auth_token)
+
+    def _message(
+        self, params: dict[str, str], step: str, kind: MessageKind, text: str = "", **extra: object
+    ) -> InboundMessage:
+        call = params["CallSid"]
+        return InboundMessage(
+            channel=Channel.VOICE,
+            provider_message_id=f"{call}:{step}:{params.get('RecordingSid', '')}",
+            sender_id=params.get("From", "") or call,
+            sender_phone=params.get("From") or None,
+            kind=kind,
+            received_at=datetime.now(UTC),
+            text=text,
+            conversation_key=call,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _menu(self, prefix: str = "") -> str:
+        response = VoiceResponse()
+        gather = Gather(
+            input="speech dtmf",
+            language="vi-VN",
+            num_digits=1,
+            timeout=8,
+            action=f"{self.base}/menu",
+            method="POST",
+            hints="một, hai, ba",
+        )
+        gather.say(prefix + MENU, **VOICE)
+        response.append(gather)
+        response.redirect(self.base, method="POST")
+        return str(response)
+
+    def _connect(self, urgent: bool) -> str:
+        response = VoiceResponse()
+        response.say(CONNECTING, **VOICE)
+        if self.operator_phone:
+            response.dial(self.operator_phone, timeout=30)
+        else:
+            response.enqueue(f"{self.queue_name}-{'urgent' if urgent else 'advice'}")
+        return str(response)
+
+    def parse(self, request: RawRequest) -> ParsedRequest:
+        params = form_params(request)
+        if not params.get("CallSid"):
+            raise MalformedRequest("CallSid is required")
+        path = request.url.split("?", 1)[0]
+        step = path.rstrip("/").rsplit("/", 1)[-1]
+        xml = "application/xml"
+        if step == "voice":
+            event = self._message(params, "start", MessageKind.EVENT)
+            return ParsedRequest((event,), WebhookReply(200, xml, self._menu()))
+        if step == "menu":
+            choice = _choice(params)
+            if choice is None:
+                event = self._message(params, f"menu-{params.get('Digits', '')}", MessageKind.EVENT)
+                return ParsedRequest((event,), WebhookReply(200, xml, self._menu(NO_CHOICE + " ")))
+            text = CHOICE_TEXT[choice]
+            if speech := params.get("SpeechResult"):
+                text += f" Lời người gọi: {speech}"
+            message = self._message(
+                params, "menu", MessageKind.CALL, text, urgent=choice == "danger_now"
+            )
+            if choice == "report":
+                response = VoiceResponse()
+                response.say(RECORD, **VOICE)
+                response.record(
+                    action=f"{self.base}/recording",
+                    method="POST",
+                    max_length=180,
+                    timeout=5,
+                    finish_on_key="#",
+                    play_beep=True,
+                )
+                return ParsedRequest((message,), WebhookReply(200, xml, str(response)))
+            return ParsedRequest(
+                (message,), WebhookReply(200, xml, self._connect(urgent=choice == "danger_now"))
+            )
+        if step == "recording":
+            attachment = Attachment(
+                "recording",
+                url=params.get("RecordingUrl"),
+                provider_id=params.get("RecordingSid"),
+                content_type="audio/wav",
+            )
+            text = "[Cuộc gọi] Tin nhắn thoại"
+            if params.get("RecordingDuration"):
+                text += f" ({params['RecordingDuration']} giây)"
+            if speech := params.get("SpeechResult") or params.get("TranscriptionText"):
+                text += f": {speech}"
+            message = self._message(
+                params, "recording", MessageKind.CALL, text, attachments=(attachment,)
+            )
+            return ParsedRequest((message,), WebhookReply(200, xml, str(VoiceResponse())))
+        if step == "status":
+            status = params.get("CallStatus", "")
+            message = self._message(
+                params,
+                f"status-{status}",
+                MessageKind.CALL,
+                f"[Cuộc gọi] Kết thúc ({status}).",
+                extra={"call_status": status},
+            )
+            return ParsedRequest((message,), WebhookReply(200, xml, str(VoiceResponse())))
+        raise MalformedRequest(f"unknown IVR step {step!r}")
+
+    def reply_after_store(
+        self, parsed: ParsedRequest, references: tuple[str | None, ...]
+    ) -> WebhookReply:
+        """After a recording: thank the caller and read out the reference."""
+        message = parsed.messages[0] if parsed.messages else None
+        reference = references[0] if references else None
+        if message is None or not reference or not message.provider_message_id.count(":recording:"):
+            return parsed.reply
+        response = VoiceResponse()
+        spoken = " ".join(reference.replace("-", " "))
+        response.say(THANKS.format(reference=spoken), **VOICE)
+        response.hangup()
+        return WebhookReply(200, "application/xml", str(response))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        raise SendError("the voice channel sends no text messages", retryable=False)
+
+    async def check_credentials(self) -> None:
+        return None  # the IVR only answers Twilio's requests; SMS checks the account
