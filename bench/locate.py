@@ -97,11 +97,19 @@ def run_engine(engine: str) -> None:
             correct += 1
         elif got is not None:
             wrong += 1
-    print(json.dumps({
-        "load_s": load_seconds, "median_ms": percentile(times, 50) * 1000,
-        "p99_ms": percentile(times, 99) * 1000, "rss_mb": rss_mb(), "n": len(rows),
-        "correct": correct, "wrong": wrong,
-    }))
+    print(
+        json.dumps(
+            {
+                "load_s": load_seconds,
+                "median_ms": percentile(times, 50) * 1000,
+                "p99_ms": percentile(times, 99) * 1000,
+                "rss_mb": rss_mb(),
+                "n": len(rows),
+                "correct": correct,
+                "wrong": wrong,
+            }
+        )
+    )
 
 
 def service_rss() -> float:
@@ -110,12 +118,20 @@ def service_rss() -> float:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{tmp}/db.sqlite",
-               "HOTLINE_VAR_DIR": tmp, "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789",
-               "HOTLINE_LOG_LEVEL": "WARNING"}
-        process = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port",
-                                    str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "HOTLINE_DATABASE_URL": f"sqlite:///{tmp}/db.sqlite",
+            "HOTLINE_VAR_DIR": tmp,
+            "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789",
+            "HOTLINE_LOG_LEVEL": "WARNING",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             import httpx
 
@@ -126,8 +142,11 @@ def service_rss() -> float:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             status = Path(f"/proc/{process.pid}/status").read_text()
-            return next(int(line.split()[1]) / 1024 for line in status.splitlines()
-                        if line.startswith("VmRSS:"))
+            return next(
+                int(line.split()[1]) / 1024
+                for line in status.splitlines()
+                if line.startswith("VmRSS:")
+            )
         finally:
             process.terminate()
             process.wait(30)
@@ -143,8 +162,14 @@ def main() -> None:
         return
     results = {}
     for engine in ("ours", "peer"):
-        output = subprocess.run([sys.executable, __file__, "--engine", engine], cwd=REPO,
-                                capture_output=True, text=True, check=True, timeout=1800)
+        output = subprocess.run(
+            [sys.executable, __file__, "--engine", engine],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        )
         results[engine] = json.loads(output.stdout.strip().splitlines()[-1])
     ours, peer = results["ours"], results["peer"]
     serve_mb = service_rss()
@@ -153,22 +178,24 @@ def main() -> None:
         f"{r['load_s']:.2f} | {r['correct']}/{r['n']} | {r['wrong']}/{r['n']} |"
         for name, r in (("hotline111 Resolver", ours), ("vietnamadminunits 1.0.4", peer))
     ]
-    report = "\n".join([
-        "## Locate: time per text and memory, beside vietnamadminunits",
-        "",
-        f"{machine()}.",
-        "`python bench/locate.py` (each engine in its own process, network refused; texts: "
-        "locations_dev.jsonl and tips_dev.jsonl).",
-        "",
-        "| engine | median ms | p99 ms | RSS MB | load s | right answer | wrong commune |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-        f"Median speed-up over the peer: {peer['median_ms'] / ours['median_ms']:.1f}x. "
-        f"Whole `hotline111 serve` process after start-up: {serve_mb:.0f} MB resident "
-        "(goal: under 150 MB).",
-        "",
-    ])
+    report = "\n".join(
+        [
+            "## Locate: time per text and memory, beside vietnamadminunits",
+            "",
+            f"{machine()}.",
+            "`python bench/locate.py` (each engine in its own process, network refused; texts: "
+            "locations_dev.jsonl and tips_dev.jsonl).",
+            "",
+            "| engine | median ms | p99 ms | RSS MB | load s | right answer | wrong commune |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Median speed-up over the peer: {peer['median_ms'] / ours['median_ms']:.1f}x. "
+            f"Whole `hotline111 serve` process after start-up: {serve_mb:.0f} MB resident "
+            "(goal: under 150 MB).",
+            "",
+        ]
+    )
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)

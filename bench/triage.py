@@ -31,8 +31,11 @@ def main() -> None:
     args = parser.parse_args()
     rules = load_rules()
     texts = [json.loads(line)["text"] for line in TIPS.read_text().splitlines() if line]
-    texts += [json.loads(line)["text"] for line in
-              (REPO / "tests" / "data" / "triage_extra.jsonl").read_text().splitlines() if line]
+    texts += [
+        json.loads(line)["text"]
+        for line in (REPO / "tests" / "data" / "triage_extra.jsonl").read_text().splitlines()
+        if line
+    ]
     for text in texts:  # warm up
         classify(text, rules=rules)
     started = time.perf_counter()
@@ -47,21 +50,23 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     count = args.rounds * len(texts)
     chars = sum(len(t) for t in texts) / len(texts)
-    report = "\n".join([
-        "## Triage: tips per second on one core",
-        "",
-        f"{machine()}.",
-        f"`python bench/triage.py --rounds {args.rounds}`: {count} classifications of "
-        f"{len(texts)} labelled tips (mean {chars:.0f} characters).",
-        "",
-        "| what | tips/s | µs per tip |",
-        "|---|---|---|",
-        f"| fold + tokenize only (baseline) | {count / baseline:,.0f} | {baseline / count * 1e6:.0f} |",
-        f"| full triage (`classify`) | {count / elapsed:,.0f} | {elapsed / count * 1e6:.0f} |",
-        "",
-        f"Rules cost {elapsed / baseline:.1f}x reading the text. Goal: over 5,000 tips/s.",
-        "",
-    ])
+    report = "\n".join(
+        [
+            "## Triage: tips per second on one core",
+            "",
+            f"{machine()}.",
+            f"`python bench/triage.py --rounds {args.rounds}`: {count} classifications of "
+            f"{len(texts)} labelled tips (mean {chars:.0f} characters).",
+            "",
+            "| what | tips/s | µs per tip |",
+            "|---|---|---|",
+            f"| fold + tokenize only (baseline) | {count / baseline:,.0f} | {baseline / count * 1e6:.0f} |",
+            f"| full triage (`classify`) | {count / elapsed:,.0f} | {elapsed / count * 1e6:.0f} |",
+            "",
+            f"Rules cost {elapsed / baseline:.1f}x reading the text. Goal: over 5,000 tips/s.",
+            "",
+        ]
+    )
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)

@@ -69,11 +69,14 @@ class TelegramAdapter(ChannelAdapter):
     def parse(self, request: RawRequest) -> ParsedRequest:
         try:
             data = json.loads(request.body)
+        except ValueError as exc:
+            raise MalformedRequest("body is not JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise MalformedRequest("not a Telegram update (no update_id)")
+        try:
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError, TelegramError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, TelegramError) as exc:
             raise MalformedRequest(f"not a Telegram update: {type(exc).__name__}") from exc
-        if update is None or not isinstance(data, dict) or "update_id" not in data:
-            raise MalformedRequest("not a Telegram update")
         update_id = str(update.update_id)
         if update.callback_query is not None:
             return self._callback(update, update_id)

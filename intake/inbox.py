@@ -1,9 +1,10 @@
 """Durable intake: store what a provider sent before answering it.
 
 `accept` writes every inbound message to the inbox (deduplicated on the provider's id)
-together with an `ingest` job in one transaction, then, inside a savepoint of the same
-transaction, turns it into an incident right away so the answer can carry the reference.
-If that step fails the tip is still stored and the worker ingests it later.
+and, inside a savepoint of the same transaction, turns it into an incident right away so
+the answer can carry the reference. If that step fails, the savepoint is rolled back and
+an `ingest` job is committed with the stored tip instead: the worker ingests it later.
+Nothing is answered before the commit, so a crash loses only unanswered requests.
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ def _insert(
             session.flush()
     except IntegrityError:
         return None  # the same delivery, committed by a concurrent request a moment ago
-    jobs.enqueue(session=session, kind="ingest", key=str(item.id))
     return item.id
 
 
@@ -102,8 +102,9 @@ def accept(
                 )
             incident, created = outcome.incident, outcome.created
         except Exception:
-            # The tip is stored with its ingest job; the worker will try again.
+            # The tip is stored; the ingest job commits with it and the worker tries again.
             log.exception("inline ingest failed for inbox item %s", inbox_id)
+            jobs.enqueue(session=session, kind="ingest", key=str(inbox_id))
         results.append(
             Accepted(
                 inbox_id=inbox_id,
