@@ -60,7 +60,8 @@ def main() -> None:
             "",
             "| what | tips/s | µs per tip |",
             "|---|---|---|",
-            f"| fold + tokenize only (baseline) | {count / baseline:,.0f} | {baseline / count * 1e6:.0f} |",
+            f"| fold + tokenize only (baseline) | {count / baseline:,.0f} | "
+            f"{baseline / count * 1e6:.0f} |",
             f"| full triage (`classify`) | {count / elapsed:,.0f} | {elapsed / count * 1e6:.0f} |",
             "",
             f"Rules cost {elapsed / baseline:.1f}x reading the text. Goal: over 5,000 tips/s.",

@@ -88,21 +88,24 @@ class ZaloAdapter(ChannelAdapter):
         except (TypeError, ValueError):
             received = datetime.now(UTC)
         provider_id = message_id or f"{event}:{sender}:{data.get('timestamp')}"
-        base = {
-            "channel": Channel.ZALO,
-            "provider_message_id": provider_id,
-            "sender_id": sender,
-            "received_at": received,
-        }
+
+        def make(kind: MessageKind, **fields: Any) -> InboundMessage:
+            return InboundMessage(
+                channel=Channel.ZALO,
+                provider_message_id=provider_id,
+                sender_id=sender,
+                received_at=received,
+                kind=kind,
+                **fields,
+            )
+
         if not sender or not event.startswith("user_"):
-            return ParsedRequest((InboundMessage(kind=MessageKind.EVENT, **base),))
+            return ParsedRequest((make(MessageKind.EVENT),))
         text = str(message.get("text") or "")
         if event == "user_send_text":
             reference = ack_reference(text)
             kind = MessageKind.ACK if reference else MessageKind.TEXT
-            return ParsedRequest(
-                (InboundMessage(kind=kind, text=text, ack_reference=reference, **base),)
-            )
+            return ParsedRequest((make(kind, text=text, ack_reference=reference),))
         attachments = message.get("attachments") or []
         first = attachments[0] if isinstance(attachments, list) and attachments else {}
         payload = first.get("payload") or {} if isinstance(first, dict) else {}
@@ -113,23 +116,13 @@ class ZaloAdapter(ChannelAdapter):
             if lat is None or lon is None:
                 raise MalformedRequest("location without readable coordinates")
             return ParsedRequest(
-                (
-                    InboundMessage(
-                        kind=MessageKind.LOCATION, text=text, latitude=lat, longitude=lon, **base
-                    ),
-                )
+                (make(MessageKind.LOCATION, text=text, latitude=lat, longitude=lon),)
             )
         if event in MEDIA_EVENTS:
             url = payload.get("url") if isinstance(payload, dict) else None
             attachment = Attachment(MEDIA_EVENTS[event], url=str(url) if url else None)
-            return ParsedRequest(
-                (
-                    InboundMessage(
-                        kind=MessageKind.MEDIA, text=text, attachments=(attachment,), **base
-                    ),
-                )
-            )
-        return ParsedRequest((InboundMessage(kind=MessageKind.EVENT, **base),))  # sticker, follow
+            return ParsedRequest((make(MessageKind.MEDIA, text=text, attachments=(attachment,)),))
+        return ParsedRequest((make(MessageKind.EVENT),))  # sticker, follow
 
     async def send(self, message: OutboundMessage) -> SendResult:
         text = message.text

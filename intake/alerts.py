@@ -21,7 +21,8 @@ def alert_text(*, incident: Incident, services: Services, session: Session) -> s
     if incident.victim_gender:
         victim.append(GENDER.get(incident.victim_gender, incident.victim_gender))
     lines = [
-        f"[111] {incident.reference} — {incident.level} {LEVEL_NAMES.get(incident.level or '', '')}",
+        f"[111] {incident.reference} — {incident.level} "
+        f"{LEVEL_NAMES.get(incident.level or '', '')}",
         f"Nơi xảy ra: {place or 'chưa rõ'}"
         + (f" ({incident.location_text})" if incident.location_text else ""),
         f"Loại việc: {', '.join(incident.categories) or 'chưa rõ'}",

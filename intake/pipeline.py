@@ -97,13 +97,13 @@ def triage(*, session: Session, incident: Incident, context: PipelineContext) ->
         channel=incident.channel,
     )
     if not incident.level_overridden:
-        level = result.level
+        level = str(result.level)
         reasons = list(result.to_json(incident.reference)["reasons"])
         if incident.urgent_call:
             # The caller pressed "danger now"; nothing lowers a P1.
             level = "P1"
             reasons.insert(0, {"rule": "ivr_danger_now", "matched": "1", "effect": "level P1"})
-        incident.level = str(level)
+        incident.level = level
         incident.score = result.score
         incident.reasons = reasons
     incident.categories = [str(c) for c in result.categories]

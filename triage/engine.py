@@ -114,7 +114,7 @@ def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
 
 def _only(signal: Signal, text: _Text) -> str | None:
     """For `only` signals: fires when nothing but its phrases (or fillers) is said."""
-    covered = set()
+    covered: set[int] = set()
     for start, end in signal.any.spans(text.found):
         covered.update(range(start, end))
     leftover = [t for i, t in enumerate(text.tokens) if i not in covered and t not in _FILLERS]

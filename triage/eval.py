@@ -100,9 +100,8 @@ def render_report(report: EvalReport, worst: int = 10) -> str:
     lines = [f"tips: {report.total}", "", "level   precision  recall  support"]
     for level in LEVELS:
         support = sum(v for (e, _), v in report.confusion.items() if e == level)
-        lines.append(
-            f"{level:<7} {report.precision(level):>9.2f}  {report.recall(level):>6.2f}  {support:>7}"
-        )
+        precision, recall = report.precision(level), report.recall(level)
+        lines.append(f"{level:<7} {precision:>9.2f}  {recall:>6.2f}  {support:>7}")
     lines += [
         "",
         "confusion (rows expected, columns predicted)",

@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from triage.text import fold
 
@@ -70,48 +71,48 @@ class OldWard:
 class Geography:
     """Every unit by code, and folded-name indexes for the resolver."""
 
-    def __init__(self, snapshot: dict[str, list[list[object]]], metadata: dict[str, object]):
+    def __init__(self, snapshot: dict[str, list[list[Any]]], metadata: dict[str, Any]):
         self.metadata = metadata
         self.provinces: dict[int, Province] = {}
         self.province_aliases: dict[str, set[int]] = defaultdict(set)
         for code, name, _short, lat, lon, aliases in snapshot["provinces"]:
-            province = Province(int(code), str(name), _float(lat), _float(lon))  # type: ignore[call-overload]
+            province = Province(int(code), str(name), _float(lat), _float(lon))
             self.provinces[province.code] = province
             self.province_aliases[name_key(province.name)].add(province.code)
-            for alias in aliases:  # type: ignore[attr-defined]
+            for alias in aliases:
                 self.province_aliases[fold(str(alias))].add(province.code)
         self.wards: dict[int, Ward] = {}
         self.wards_by_key: dict[str, list[int]] = defaultdict(list)
         self.wards_of_province: dict[int, list[int]] = defaultdict(list)
         for code, pcode, name, _short, kind, lat, lon in snapshot["wards"]:
-            ward = Ward(int(code), int(pcode), str(name), str(kind), _float(lat), _float(lon))  # type: ignore[call-overload]
+            ward = Ward(int(code), int(pcode), str(name), str(kind), _float(lat), _float(lon))
             self.wards[ward.code] = ward
             for key in name_keys(ward.name):
                 self.wards_by_key[key].append(ward.code)
             self.wards_of_province[ward.province_code].append(ward.code)
         self.old_provinces: dict[int, str] = {}
         for code, name, _short in snapshot["old_provinces"]:
-            self.old_provinces[int(code)] = str(name)  # type: ignore[call-overload]
+            self.old_provinces[int(code)] = str(name)
         self.old_districts: dict[int, OldDistrict] = {}
         self.old_districts_by_key: dict[str, list[int]] = defaultdict(list)
         for row in snapshot["old_districts"]:
-            code, pcode, name = int(row[0]), int(row[1]), str(row[2])  # type: ignore[call-overload]
-            new = tuple(int(c) for c in row[5]) if len(row) > 5 else ()  # type: ignore[union-attr]
+            code, pcode, name = int(row[0]), int(row[1]), str(row[2])
+            new = tuple(int(c) for c in row[5]) if len(row) > 5 else ()
             self.old_districts[code] = OldDistrict(code, pcode, name, new)
             self.old_districts_by_key[name_key(name)].append(code)
         self.old_wards: dict[int, OldWard] = {}
         self.old_wards_by_key: dict[str, list[int]] = defaultdict(list)
         self.old_wards_of_district: dict[int, list[int]] = defaultdict(list)
         for code, dcode, name, _short, kind, _lat, _lon, new in snapshot["old_wards"]:
-            ward = OldWard(int(code), int(dcode), str(name), str(kind), tuple(int(c) for c in new))  # type: ignore[call-overload, attr-defined]
-            self.old_wards[ward.code] = ward
-            self.old_wards_by_key[name_key(ward.name)].append(ward.code)
-            self.old_wards_of_district[ward.district_code].append(ward.code)
+            old = OldWard(int(code), int(dcode), str(name), str(kind), tuple(int(c) for c in new))
+            self.old_wards[old.code] = old
+            self.old_wards_by_key[name_key(old.name)].append(old.code)
+            self.old_wards_of_district[old.district_code].append(old.code)
         # Which new provinces an old province's communes went to.
         self.old_province_to_new: dict[int, set[int]] = defaultdict(set)
-        for old in self.old_wards.values():
-            old_province = self.old_districts[old.district_code].old_province_code
-            for new_code in old.new_codes:
+        for old_ward in self.old_wards.values():
+            old_province = self.old_districts[old_ward.district_code].old_province_code
+            for new_code in old_ward.new_codes:
                 self.old_province_to_new[old_province].add(self.wards[new_code].province_code)
         for code, name in self.old_provinces.items():
             key = name_key(name)

@@ -547,9 +547,13 @@ class _Scan:
                 continue
             last = i + m - 1
             for back in (1, 2):
-                if i - back >= 0 and not self.tokens[i].breaks_before:
-                    if self.span_key(i - back, last + 1) in self.r.all_name_keys:
-                        return 0  # "Cúc Phương", "Hoàng Xá": part of a name
+                inside_name = (
+                    i - back >= 0
+                    and not self.tokens[i].breaks_before
+                    and self.span_key(i - back, last + 1) in self.r.all_name_keys
+                )
+                if inside_name:
+                    return 0  # "Cúc Phương", "Hoàng Xá": part of a name
             return m
         return 0
 
@@ -557,9 +561,12 @@ class _Scan:
         for markers in (WARD_MARKERS, DISTRICT_MARKERS):
             for marker in markers:
                 m = len(marker)
-                if start >= m and tuple(self.keys[start - m : start]) == marker:
-                    if self.marker(start - m, [marker]):
-                        return True
+                if (
+                    start >= m
+                    and tuple(self.keys[start - m : start]) == marker
+                    and self.marker(start - m, [marker])
+                ):
+                    return True
         return False
 
     def longest_exact(self, start: int, index: dict[str, list[int]]) -> int:
