@@ -225,6 +225,19 @@ def cmd_route_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(_args: argparse.Namespace, _settings: Settings) -> int:
+    import runpy
+
+    from intake.settings import REPO_ROOT
+
+    script = REPO_ROOT / "scripts" / "demo.py"
+    if not script.exists():
+        print("the demo needs a checkout of the repository (scripts/demo.py)", file=sys.stderr)
+        return 1
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="hotline111", description=__doc__)
@@ -283,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = triage_sub.add_parser("eval", help="evaluate the rules on a labelled file")
     evaluate.add_argument("file", type=Path)
     evaluate.set_defaults(func=cmd_triage_eval)
+
+    demo = sub.add_parser("demo", help="sample tips through every channel (fake providers)")
+    demo.set_defaults(func=cmd_demo)
 
     locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
     locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")

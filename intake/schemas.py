@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from intake.incidents import clean_text
 from intake.models import Incident, Status
+
+
+def _clean(value: object) -> object:
+    """Control characters (NUL among them) become U+FFFD: stored safely on every database."""
+    return clean_text(value) if isinstance(value, str) else value
 
 
 class Reporter(BaseModel):
     """Who reported, as a partner system knows them."""
 
     model_config = ConfigDict(extra="ignore")
+
+    _clean_text = field_validator("name", "phone")(_clean)
 
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
@@ -34,6 +42,8 @@ class TipCreate(BaseModel):
     victim_gender: Literal["female", "male", "other"] | None = None
     reporter: Reporter | None = None
     received_at: datetime | None = None
+
+    _clean_text = field_validator("text", "external_id", "location_text")(_clean)
 
 
 class TipAccepted(BaseModel):

@@ -1,0 +1,183 @@
+"""Pipeline latency: from a tip accepted (2xx) to its alert handed to the provider.
+
+    python bench/pipeline.py --rate 100 --seconds 60 [--workers 1]
+
+Starts a fake Telegram Bot API in this process and `hotline111 serve` (SQLite, Telegram
+pointed at the fake, the demo directory loaded) plus `--workers` extra `hotline111
+worker` processes, posts located P1 tips through the partner API at a steady rate, and
+records when the fake receives each alert. Everything runs on 127.0.0.1, for a bounded
+count and time. Writes docs/benchmarks/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import machine, percentile  # noqa: E402
+from intake.auth import create_token, create_user  # noqa: E402
+from intake.db import Database  # noqa: E402
+from intake.migrate import upgrade  # noqa: E402
+from intake.models import Role  # noqa: E402
+from tests.fakes.server import Recorder, serve  # noqa: E402
+from tests.fakes.telegram import telegram_app  # noqa: E402
+
+TOKEN, SECRET = "555:BENCH", "bench_secret"
+TIP = "cuu em, bo em dang danh em. em o xa Thieu Trung, Thanh Hoa. tin {n}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TimedRecorder(Recorder):
+    """Notes when each alert arrives, by the tip number in its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: dict[int, float] = {}
+
+    def record(self, **call: object) -> None:
+        super().record(**call)
+        text = str(call.get("text", ""))
+        if "tin " in text and call.get("method") == "sendMessage":
+            number = text.split("tin ", 1)[1].split()[0].strip(".")
+            if number.isdigit():
+                self.arrived.setdefault(int(number), time.perf_counter())
+
+
+async def post_tips(port: int, token: str, rate: int, seconds: int) -> dict[int, float]:
+    accepted: dict[int, float] = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, limits=httpx.Limits(max_connections=64)
+    ) as client:
+        start = time.perf_counter()
+
+        async def one(n: int) -> None:
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            response = await client.post(
+                "/api/v1/tips",
+                headers=headers,
+                json={"text": TIP.format(n=n), "external_id": str(n)},
+            )
+            if response.status_code in (200, 201):
+                accepted[n] = time.perf_counter()
+
+        await asyncio.gather(*(one(n) for n in range(rate * seconds)))
+    return accepted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=0, help="extra worker processes")
+    parser.add_argument("--drain-seconds", type=int, default=120)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "pipeline.md")
+    args = parser.parse_args()
+    recorder = TimedRecorder()
+    with serve(telegram_app(recorder, TOKEN)) as fake, tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        env = {
+            **os.environ,
+            "HOTLINE_DATABASE_URL": url,
+            "HOTLINE_VAR_DIR": tmp,
+            "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789",
+            "HOTLINE_LOG_LEVEL": "WARNING",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_SECRET_TOKEN": SECRET,
+            "TELEGRAM_API_BASE_URL": fake,
+            "HOTLINE_WORKER_POLL_SECONDS": "0.05",
+        }
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "intake.cli",
+                "directory",
+                "import",
+                str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
+            ],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        db = Database(url)
+        with db.writer() as session:
+            create_user(session=session, username="bench", role=Role.PARTNER, password="b" * 12)
+            token = create_token(session=session, username="bench")
+        db.dispose()
+        port = free_port()
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
+                cwd=REPO,
+                env=env,
+            )
+        ]
+        processes += [
+            subprocess.Popen([sys.executable, "-m", "intake.cli", "worker"], cwd=REPO, env=env)
+            for _ in range(args.workers)
+        ]
+        try:
+            for _ in range(300):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            accepted = asyncio.run(post_tips(port, token, args.rate, args.seconds))
+            deadline = time.perf_counter() + args.drain_seconds
+            while time.perf_counter() < deadline and len(recorder.arrived) < len(accepted):
+                time.sleep(0.5)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
+    latencies = [recorder.arrived[n] - t for n, t in accepted.items() if n in recorder.arrived]
+    delivered = len(latencies)
+    p50 = percentile(latencies, 50) if latencies else float("nan")
+    p99 = percentile(latencies, 99) if latencies else float("nan")
+    report = "\n".join(
+        [
+            "## Pipeline: tip accepted -> alert handed to the provider",
+            "",
+            f"{machine()}.",
+            f"`python bench/pipeline.py --rate {args.rate} --seconds {args.seconds} --workers "
+            f"{args.workers}`: SQLite, workers inside `serve` plus {args.workers} extra worker "
+            "process(es), fake Telegram on loopback, located P1 tips (two alerts each).",
+            "",
+            "| rate tips/s | tips accepted | first alert delivered | p50 s | p99 s |",
+            "|---|---|---|---|---|",
+            f"| {args.rate} | {len(accepted)} | {delivered} | {p50:.2f} | {p99:.2f} |",
+            "",
+        ]
+    )
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as out:
+        out.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
