@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -11,18 +12,24 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import audit
+from intake.acks import acknowledge
 from intake.auth import UNIT_ROLES, user_for_token
+from intake.feedback import overrule_level
 from intake.inbox import accept
 from intake.incidents import StaleVersionError, TransitionError, change_status
 from intake.models import Assignment, Incident, Role, Status, User, utcnow
+from intake.routing_stage import route_incident
 from intake.schemas import (
+    Acknowledge,
     IncidentPage,
     IncidentRead,
     IncidentSummary,
+    LevelChange,
     RoutedUnit,
     StatusChange,
     TipAccepted,
@@ -290,3 +297,87 @@ def post_status(
         )
         session.flush()
         return IncidentRead.from_incident(incident, _routed(session, incident_id))
+
+
+def _change(
+    request: Request,
+    user: UserDep,
+    incident_id: int,
+    version: int | None,
+    action: str,
+    apply: Callable[[Session, Incident], None],
+) -> IncidentRead:
+    """Run one audited change on an incident, refusing a stale version with 409."""
+    services = services_of(request)
+    check_access(services, user, incident_id)
+    try:
+        with services.db.writer() as session:
+            incident = _readable(session, incident_id)
+            if version is not None and version != incident.version:
+                raise HTTPException(
+                    409, f"incident {incident.reference} changed since you loaded it; reload it"
+                )
+            apply(session, incident)
+            audit.record(session=session, user=user, action=action, incident_id=incident_id)
+            session.flush()
+            return IncidentRead.from_incident(incident, _routed(session, incident_id))
+    except StaleDataError as exc:
+        raise HTTPException(409, "the incident was changed at the same time; reload it") from exc
+
+
+@router.post("/incidents/{incident_id}/level", response_model=IncidentRead)
+def post_level(
+    request: Request, user: UserDep, incident_id: IncidentId, change: LevelChange
+) -> IncidentRead:
+    """Overrule triage; the reason is kept (`hotline111 triage export-feedback`)."""
+    _require(user, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+    services = services_of(request)
+
+    def apply(session: Session, incident: Incident) -> None:
+        try:
+            overrule_level(
+                session=session,
+                incident=incident,
+                level=change.level,
+                categories=change.categories,
+                reason=change.reason,
+                actor=f"user:{user.username}",
+            )
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        route_incident(
+            session=session, services=services, incident=incident, actor=f"user:{user.username}"
+        )
+
+    return _change(request, user, incident_id, change.version, "level", apply)
+
+
+@router.post("/incidents/{incident_id}/acknowledge", response_model=IncidentRead)
+def post_acknowledge(
+    request: Request, user: UserDep, incident_id: IncidentId, ack: Acknowledge
+) -> IncidentRead:
+    """A unit acknowledges: its own user, or an operator for a unit on the phone."""
+    _require(user, CHANGERS)
+    if user.role in UNIT_ROLES and ack.unit_id != user.unit_id:
+        raise HTTPException(403, "you can acknowledge only for your own unit")
+
+    def apply(session: Session, incident: Incident) -> None:
+        assignments = list(
+            session.scalars(
+                select(Assignment).where(
+                    Assignment.incident_id == incident.id, Assignment.unit_id == ack.unit_id
+                )
+            )
+        )
+        if not assignments:
+            raise HTTPException(422, f"incident is not routed to unit {ack.unit_id}")
+        via = "console" if user.role in UNIT_ROLES else "phone"
+        acknowledge(
+            session=session,
+            incident=incident,
+            assignments=assignments,
+            by=f"user:{user.username}",
+            via=via,
+        )
+
+    return _change(request, user, incident_id, None, "acknowledge", apply)

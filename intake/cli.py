@@ -167,6 +167,26 @@ def cmd_triage_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from intake.feedback import export_feedback
+    from routing.policy import load_recipients
+
+    recipients = load_recipients(settings.config_dir / "routing" / "recipients.yaml")
+    db, _ = _database(settings)
+    with db.reader() as session:
+        lines = [
+            json.dumps(line, ensure_ascii=False) for line in export_feedback(session, recipients)
+        ]
+    text = "".join(f"{line}\n" for line in lines)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    count = len(lines)
+    print(f"{count} overruled incidents", file=sys.stderr)
+    return 0
+
+
 def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
     from routing.geography import Resolver, load_geography
 
@@ -296,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = triage_sub.add_parser("eval", help="evaluate the rules on a labelled file")
     evaluate.add_argument("file", type=Path)
     evaluate.set_defaults(func=cmd_triage_eval)
+    feedback = triage_sub.add_parser("export-feedback", help="operators' level changes as JSONL")
+    feedback.add_argument("--out", type=Path, default=None)
+    feedback.set_defaults(func=cmd_export_feedback)
 
     demo = sub.add_parser("demo", help="sample tips through every channel (fake providers)")
     demo.set_defaults(func=cmd_demo)

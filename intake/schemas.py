@@ -178,3 +178,21 @@ class StatusChange(BaseModel):
     status: Status
     reason: str = Field(default="", max_length=2_000)
     version: int | None = None
+
+
+class LevelChange(BaseModel):
+    """An operator overrules triage; the reason is kept as labelled feedback."""
+
+    level: Literal["P1", "P2", "P3", "P4", "SPAM"]
+    categories: list[str] | None = Field(default=None, max_length=13)
+    reason: str = Field(min_length=3, max_length=2_000)
+    version: int | None = None
+
+    _clean_text = field_validator("reason")(_clean)
+
+
+class Acknowledge(BaseModel):
+    """A unit acknowledges an incident (by its own account, or by phone to an operator)."""
+
+    unit_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=2_000)
