@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from intake.cli import main as cli
 from intake.directory import DEMO_DIRECTORY, read_directory, save_units
 from intake.feedback import export_feedback

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
-
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from intake import webform
 from intake.app import create_app
