@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from intake.db import Database
-from intake.models import Alert, InboxItem, Job, utcnow
+from intake.models import Alert, Assignment, InboxItem, Job, utcnow
 
 
 class HotlineCollector(Collector):
@@ -66,6 +66,57 @@ class HotlineCollector(Collector):
         for state, count in alerts:
             alert_states.add_metric([state], count)
         yield alert_states
+        yield from self._units()
+
+    def _units(self) -> Iterator[Metric]:
+        """Per-unit measures, for the units that had alerts in the last 30 days."""
+        since = utcnow() - timedelta(days=30)
+        with self.db.reader() as session:
+            pending = session.execute(
+                select(Alert.unit_id, func.count())
+                .where(Alert.state.in_(["pending", "sending"]))
+                .group_by(Alert.unit_id)
+            ).all()
+            assignments = session.execute(
+                select(
+                    Assignment.unit_id,
+                    Assignment.created_at,
+                    Assignment.acknowledged_at,
+                    Assignment.escalation_step,
+                ).where(Assignment.created_at >= since)
+            ).all()
+        waiting = GaugeMetricFamily(
+            "hotline111_unit_alerts_pending",
+            "Alerts not yet handed to the provider",
+            labels=["unit"],
+        )
+        for unit, count in pending:
+            waiting.add_metric([unit], count)
+        yield waiting
+        ack = GaugeMetricFamily(
+            "hotline111_unit_ack_seconds_mean",
+            "Mean time to acknowledge (30 days)",
+            labels=["unit"],
+        )
+        escalations = GaugeMetricFamily(
+            "hotline111_unit_escalations",
+            "Alerts that went unacknowledged past the deadline (30 days)",
+            labels=["unit"],
+        )
+        durations: dict[str, list[float]] = {}
+        escalated: dict[str, int] = {}
+        for unit, created, acknowledged, step in assignments:
+            if acknowledged is not None:
+                seconds = (_aware(acknowledged) - _aware(created)).total_seconds()
+                durations.setdefault(unit, []).append(seconds)
+            if step:
+                escalated[unit] = escalated.get(unit, 0) + 1
+        for unit, values in durations.items():
+            ack.add_metric([unit], sum(values) / len(values))
+        for unit, count in escalated.items():
+            escalations.add_metric([unit], count)
+        yield ack
+        yield escalations
 
 
 def _aware(moment: datetime | str) -> datetime:
