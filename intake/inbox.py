@@ -14,14 +14,15 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
 from intake import jobs
 from intake.crypto import Cipher
 from intake.incidents import IngestOptions, ingest_item
-from intake.models import InboxItem, Incident
+from intake.models import InboxItem, Incident, utcnow
 from intake.serialize import dump_message
 
 log = logging.getLogger(__name__)
@@ -42,27 +43,21 @@ def _insert(
     session: Session, cipher: Cipher, message: InboundMessage, raw: bytes | None
 ) -> int | None:
     """Insert the inbox row; None when (channel, provider id) is already there."""
-    existing = session.scalars(
-        select(InboxItem.id).where(
-            InboxItem.channel == message.channel,
-            InboxItem.provider_message_id == message.provider_message_id,
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxItem)
+        .values(
+            channel=str(message.channel),
+            provider_message_id=message.provider_message_id,
+            received_at=utcnow(),
+            state="pending",
+            message=cipher.encrypt(dump_message(message)),
+            raw_body=cipher.encrypt_bytes(raw) if raw is not None else None,
         )
-    ).first()
-    if existing is not None:
-        return None
-    item = InboxItem(
-        channel=message.channel,
-        provider_message_id=message.provider_message_id,
-        message=cipher.encrypt(dump_message(message)),
-        raw_body=cipher.encrypt_bytes(raw) if raw is not None else None,
+        .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+        .returning(InboxItem.id)
     )
-    try:
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:
-        return None  # the same delivery, committed by a concurrent request a moment ago
-    return item.id
+    return session.execute(statement).scalar_one_or_none()
 
 
 def _existing(session: Session, message: InboundMessage) -> Accepted:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from intake.incidents import add_event
 from intake.models import Incident, Status, utcnow
-from routing.geography import Resolver
-from triage import RuleSet, classify
+from routing.geography import LocationResult, Resolver
+from triage import RuleSet, TriageResult, classify
 
 log = logging.getLogger(__name__)
 SUMMARY_CHARS = 280
@@ -40,11 +40,19 @@ def incident_text(incident: Incident) -> str:
     return "\n".join(parts)
 
 
-def locate(*, incident: Incident, context: PipelineContext) -> None:
-    """Find the commune from the text, or from a shared location when the text has none."""
+@dataclass(frozen=True)
+class Analysis:
+    """What locating and triage concluded; computed outside any write transaction."""
+
+    location: LocationResult | None  # None when an operator set the place
+    triage: TriageResult
+    text: str
+
+
+def _locate(incident: Incident, text: str, context: PipelineContext) -> LocationResult | None:
+    """The commune from the text, or from a shared location when the text names none."""
     if incident.location_set_by_operator:
-        return
-    text = incident_text(incident)
+        return None
     result = context.resolver.resolve(text)
     if (
         result.ward_code is None
@@ -54,20 +62,16 @@ def locate(*, incident: Incident, context: PipelineContext) -> None:
         result = context.resolver.resolve(
             text, latitude=incident.latitude, longitude=incident.longitude
         )
-    incident.province_code = result.province_code
-    incident.ward_code = result.ward_code
-    incident.location_confidence = result.confidence
-    incident.location_source = result.source
-    incident.location_candidates = list(result.to_json(incident.reference)["candidates"])
-    if result.matched and result.source == "text" and not incident.location_text:
-        incident.location_text = result.matched
+    return result
 
 
-def repeat_count(*, session: Session, incident: Incident, window: timedelta) -> int:
+def repeat_count(
+    *, session: Session, incident: Incident, ward_code: int | None, window: timedelta
+) -> int:
     """Other recent incidents about the same commune or from the same tipster."""
     conditions = []
-    if incident.ward_code is not None:
-        conditions.append(Incident.ward_code == incident.ward_code)
+    if ward_code is not None:
+        conditions.append(Incident.ward_code == ward_code)
     if incident.tipster_id is not None and incident.channel not in {"web_form", "api"}:
         conditions.append(Incident.tipster_id == incident.tipster_id)
     if not conditions:
@@ -87,15 +91,29 @@ def repeat_count(*, session: Session, incident: Incident, window: timedelta) -> 
     )
 
 
-def triage(*, session: Session, incident: Incident, context: PipelineContext) -> None:
-    """Score urgency and name the categories, keeping an operator's level."""
-    repeats = repeat_count(session=session, incident=incident, window=context.repeat_window)
-    result = classify(
-        incident_text(incident),
-        rules=context.rules,
-        repeat_count=repeats,
-        channel=incident.channel,
+def analyse(*, session: Session, incident: Incident, context: PipelineContext) -> Analysis:
+    """Locate and triage an incident as it stands (reads only)."""
+    text = incident_text(incident)
+    location = _locate(incident, text, context)
+    ward = location.ward_code if location is not None else incident.ward_code
+    repeats = repeat_count(
+        session=session, incident=incident, ward_code=ward, window=context.repeat_window
     )
+    result = classify(text, rules=context.rules, repeat_count=repeats, channel=incident.channel)
+    return Analysis(location, result, text)
+
+
+def apply(*, session: Session, incident: Incident, analysis: Analysis) -> None:
+    """Write an analysis to the incident, keeping what an operator set by hand."""
+    location, result = analysis.location, analysis.triage
+    if location is not None and not incident.location_set_by_operator:
+        incident.province_code = location.province_code
+        incident.ward_code = location.ward_code
+        incident.location_confidence = location.confidence
+        incident.location_source = location.source
+        incident.location_candidates = list(location.to_json(incident.reference)["candidates"])
+        if location.matched and location.source == "text" and not incident.location_text:
+            incident.location_text = location.matched
     if not incident.level_overridden:
         level = str(result.level)
         reasons = list(result.to_json(incident.reference)["reasons"])
@@ -106,24 +124,15 @@ def triage(*, session: Session, incident: Incident, context: PipelineContext) ->
         incident.level = level
         incident.score = result.score
         incident.reasons = reasons
-    incident.categories = [str(c) for c in result.categories]
-    incident.trafficking_purpose = (
-        str(result.trafficking_purpose) if result.trafficking_purpose else None
-    )
+        incident.categories = [str(c) for c in result.categories]
+        incident.trafficking_purpose = (
+            str(result.trafficking_purpose) if result.trafficking_purpose else None
+        )
     if result.victim_age is not None:
         incident.victim_age = result.victim_age
     if result.victim_gender is not None:
         incident.victim_gender = str(result.victim_gender)
-    incident.summary = incident_text(incident)[:SUMMARY_CHARS]
-
-
-def process(*, session: Session, incident_id: int, context: PipelineContext) -> Incident | None:
-    """Locate and triage an incident; the caller then routes it."""
-    incident = session.get(Incident, incident_id, with_for_update=True)
-    if incident is None:
-        return None
-    locate(incident=incident, context=context)
-    triage(session=session, incident=incident, context=context)
+    incident.summary = analysis.text[:SUMMARY_CHARS]
     if incident.status == Status.NEW:
         # A phone call is a person on the line: operators review it even when its words
         # alone look like nothing (the caller may still be recording).
@@ -142,4 +151,3 @@ def process(*, session: Session, incident_id: int, context: PipelineContext) -> 
         )
     incident.updated_at = utcnow()
     log.info("incident %s triaged %s", incident.reference, incident.level)
-    return incident

@@ -14,7 +14,7 @@ from intake.alerts import alert_text
 from intake.delivery import queue_alert, queue_reply
 from intake.incidents import add_event
 from intake.models import Assignment, Event, Incident, Status, Unit, utcnow
-from intake.pipeline import process
+from intake.pipeline import analyse, apply
 from intake.services import Services
 from routing.plan import (
     Directory,
@@ -186,11 +186,22 @@ def route_incident(
 
 
 def process_and_route(services: Services, key: str) -> None:
-    """The `process` job: locate, triage, then route, in one transaction."""
+    """The `process` job: locate and triage while only reading, then write and route.
+
+    The CPU-heavy part runs outside the write transaction, so on SQLite the single writer
+    is held only for the writes. A follow-up that arrives in between re-runs the job.
+    """
+    with services.db.reader() as session:
+        incident = session.get(Incident, int(key))
+        if incident is None:
+            return
+        analysis = analyse(session=session, incident=incident, context=services.pipeline)
     with services.db.writer() as session:
-        incident = process(session=session, incident_id=int(key), context=services.pipeline)
-        if incident is not None:
-            route_incident(session=session, services=services, incident=incident, actor="system")
+        incident = session.get(Incident, int(key), with_for_update=True)
+        if incident is None:
+            return
+        apply(session=session, incident=incident, analysis=analysis)
+        route_incident(session=session, services=services, incident=incident, actor="system")
 
 
 def escalate(services: Services, key: str) -> None:

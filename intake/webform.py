@@ -36,7 +36,7 @@ CSRF_MAX_AGE = 4 * 3600
 RATE_LIMITS = parse_many("5/minute;30/hour")
 _limiter = MovingWindowRateLimiter(MemoryStorage())
 GENDERS = {"female", "male", "other"}
-MAX_FIELD = {"what": 10_000, "where": 1_000, "name": 200, "phone": 40}
+MAX_FIELD = {"what": 10_000, "where": 1_000, "name": 200, "phone": 40, "ward": 8}
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
@@ -66,6 +66,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "Trang đã hết hạn. Hãy gửi lại.",
         "slow": "Bạn gửi quá nhiều lần. Hãy thử lại sau ít phút hoặc gọi 111.",
         "switch": "English",
+        "ward": "Xã/phường",
+        "pick": "Chọn xã/phường",
     },
     "en": {
         "title": "Report to Hotline 111",
@@ -94,6 +96,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired": "This page has expired. Please send it again.",
         "slow": "Too many reports from here. Please try again in a few minutes or call 111.",
         "switch": "Tiếng Việt",
+        "ward": "Commune/ward",
+        "pick": "Choose commune",
     },
 }
 
@@ -116,12 +120,26 @@ def _page(request: Request, services: Services, status: int = 200, **extra: Any)
     """Render the form with a fresh CSRF nonce in a cookie and a signed copy in the page."""
     lang = _lang(request)
     nonce = secrets.token_urlsafe(16)
+    chosen = request.query_params.get("province", "")
+    form = dict(extra.pop("form", {}) or {})
+    province = chosen or form.get("province", "")
+    wards = []
+    if province.isdigit() and int(province) in services.geography.provinces:
+        form.setdefault("province", province)
+        wards = sorted(
+            (
+                (code, services.geography.wards[code].name)
+                for code in services.geography.wards_of_province[int(province)]
+            ),
+            key=lambda item: item[1],
+        )
     context = {
         "t": TEXT[lang],
         "lang": lang,
         "csrf": _serializer(services).dumps(nonce),
         "provinces": _provinces(services),
-        "form": {},
+        "wards": wards,
+        "form": form,
         **extra,
     }
     response = templates.TemplateResponse(request, "report.html", context, status_code=status)
@@ -151,6 +169,11 @@ def _message(form: dict[str, str], nonce: str, services: Services) -> InboundMes
     """The tip the form carries, as an inbound message."""
     where = form.get("where", "")
     province = form.get("province", "")
+    ward = form.get("ward", "")
+    if ward.isdigit() and int(ward) in services.geography.wards:
+        chosen = services.geography.wards[int(ward)]
+        if not province or province == str(chosen.province_code):
+            where = f"{where}, {chosen.name}".strip(", ")
     if province.isdigit() and int(province) in services.geography.provinces:
         where = f"{where}, {services.geography.provinces[int(province)].name}".strip(", ")
     age = form.get("age", "").strip()

@@ -32,6 +32,19 @@ def test_form_renders_in_vietnamese_and_english(client) -> None:  # type: ignore
     assert "<script" not in page.text  # works on a phone without JavaScript
     assert "Tỉnh Thanh Hóa" in page.text  # province picker
     assert "Report to Hotline 111" in client.get("/report?lang=en").text
+    picked = client.get("/report?province=38")
+    assert 'name="ward"' in picked.text and "Xã Thiệu Trung" in picked.text  # commune picker
+
+
+def test_commune_picked_from_the_list_locates_the_report(client, services, drain) -> None:  # type: ignore[no-untyped-def]
+    webform._limiter.storage.reset()
+    token = _csrf(client.get("/report?province=38").text)
+    done = client.post("/report", data={"csrf": token, "what": "co be bi bo roi", "where": "",
+                                        "province": "38", "ward": "15835"})
+    assert done.status_code == 200
+    drain()
+    with services.db.reader() as session:
+        assert session.scalars(select(Incident.ward_code)).one() == 15835
 
 
 def test_report_gives_a_reference_and_stays_anonymous(client, services, drain) -> None:  # type: ignore[no-untyped-def]
