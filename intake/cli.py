@@ -245,6 +245,33 @@ def cmd_route_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from intake.reports import build_report, write_report
+
+    try:
+        start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError as exc:
+        print(f"error: dates are YYYY-MM-DD ({exc})", file=sys.stderr)
+        return 2
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    db, _ = _database(settings)
+    with db.reader() as session:
+        report = build_report(session, date_from=start, date_to=end, province_code=args.province)
+    out = args.out or Path(f"report-{start}-{end}")
+    try:
+        written = write_report(
+            report, formats=formats, out=out, suppress_below=0 if args.no_suppression else 5
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_demo(_args: argparse.Namespace, _settings: Settings) -> int:
     import runpy
 
@@ -319,6 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = triage_sub.add_parser("export-feedback", help="operators' level changes as JSONL")
     feedback.add_argument("--out", type=Path, default=None)
     feedback.set_defaults(func=cmd_export_feedback)
+
+    report = sub.add_parser("report", help="the six-monthly / yearly statistics report")
+    report.add_argument("--from", dest="date_from", required=True)
+    report.add_argument("--to", dest="date_to", required=True)
+    report.add_argument("--province", type=int, default=None)
+    report.add_argument("--format", default="json", help="json,csv,xlsx")
+    report.add_argument("--out", type=Path, default=None, help="file name (suffix per format)")
+    report.add_argument(
+        "--no-suppression", action="store_true", help="show counts under 5 (internal use only)"
+    )
+    report.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="sample tips through every channel (fake providers)")
     demo.set_defaults(func=cmd_demo)

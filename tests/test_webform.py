@@ -39,8 +39,16 @@ def test_form_renders_in_vietnamese_and_english(client) -> None:  # type: ignore
 def test_commune_picked_from_the_list_locates_the_report(client, services, drain) -> None:  # type: ignore[no-untyped-def]
     webform._limiter.storage.reset()
     token = _csrf(client.get("/report?province=38").text)
-    done = client.post("/report", data={"csrf": token, "what": "co be bi bo roi", "where": "",
-                                        "province": "38", "ward": "15835"})
+    done = client.post(
+        "/report",
+        data={
+            "csrf": token,
+            "what": "co be bi bo roi",
+            "where": "",
+            "province": "38",
+            "ward": "15835",
+        },
+    )
     assert done.status_code == 200
     drain()
     with services.db.reader() as session:
