@@ -1,6 +1,6 @@
 """Gather the sections written by each benchmark into docs/benchmarks.md.
 
-    python bench/collect.py
+python bench/collect.py
 """
 
 from __future__ import annotations

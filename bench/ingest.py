@@ -97,8 +97,12 @@ def start_server(
         # The pipeline runs in its own worker process, as in a deployment that scales:
         # this measures intake (verify, store, ingest, answer) under the pipeline's load.
         env["HOTLINE_RUN_WORKERS"] = "false"
-        worker = subprocess.Popen([sys.executable, "-m", "intake.cli", "worker"], cwd=REPO,
-                                  env=env, stdout=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "intake.cli", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         command = [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)]
     else:
         command = [

@@ -10,7 +10,11 @@ import pytest
 from tests.conftest import DATASETS, REPO
 from triage.eval import evaluate, render_report
 
-SETS = [DATASETS / "tips_dev.jsonl", REPO / "tests" / "data" / "triage_extra.jsonl"]
+SETS = [
+    DATASETS / "tips_dev.jsonl",
+    REPO / "tests" / "data" / "triage_extra.jsonl",
+    REPO / "tests" / "data" / "triage_extra2.jsonl",
+]
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)

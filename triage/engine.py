@@ -154,6 +154,12 @@ def _victim_age(text: _Text, rules: RuleSet, purpose: Purpose | None) -> tuple[i
     return None, -1
 
 
+def _youngest_child(text: _Text) -> int | None:
+    """The youngest stated age under 18 (several children: the modifier looks at the youngest)."""
+    ages = [int(m.group(1)) for m in _AGE.finditer(text.flat) if int(m.group(1)) < 18]
+    return min(ages) if ages else None
+
+
 def _word_starts(flat: str) -> list[int]:
     return [m.start() for m in re.finditer(r"\S+", flat)]
 
@@ -239,6 +245,7 @@ def classify(
         purpose = next((p for p in PURPOSE_ORDER if p in purposes), Purpose.UNKNOWN)
 
     age, age_at = _victim_age(prepared, rules, purpose)
+    youngest = _youngest_child(prepared)
     if level in (Level.P4, Level.SPAM):
         age, age_at = None, -1  # no identifiable person at risk
     if victim_age is None:
@@ -248,8 +255,9 @@ def classify(
 
     if level == Level.P3:
         raise_to_p2 = None
-        if victim_age is not None and victim_age < 6:
-            raise_to_p2 = ("young_child", str(victim_age), "P3 -> P2: a victim younger than 6")
+        young = victim_age if victim_age is not None else youngest
+        if young is not None and young < 6:
+            raise_to_p2 = ("young_child", str(young), "P3 -> P2: a victim younger than 6")
         elif spans := rules.disability.spans(prepared.found):
             matched = prepared.phrase(*spans[0])
             raise_to_p2 = ("disability", matched, "P3 -> P2: a person with a disability")
