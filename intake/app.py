@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
 
-from intake import api, webform, webhooks
+from intake import api, console, webform, webhooks
 from intake.limits import BodyLimitMiddleware
 from intake.metrics import registry_for
 from intake.services import Services, build_services
@@ -63,6 +64,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(webform.router)
+    console.install(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=services.cipher.session_key,
+        session_cookie="h111_console",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=settings.public_base_url.startswith("https"),
+    )
     registry = registry_for(services.db)
 
     @app.get("/healthz", tags=["ops"])
