@@ -56,8 +56,13 @@ def current_user(
     """The user whose bearer token came with the request (401 without a valid one)."""
     if credentials is None:
         raise HTTPException(401, "bearer token required", {"WWW-Authenticate": "Bearer"})
-    with services_of(request).db.reader() as session:
-        user = user_for_token(session=session, token=credentials.credentials)
+    services = services_of(request)
+    user = services.token_cache.get(credentials.credentials)
+    if user is None:
+        with services.db.reader() as session:
+            user = user_for_token(session=session, token=credentials.credentials)
+        if user is not None:
+            services.token_cache.put(credentials.credentials, user)
     if user is None:
         raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
     return user

@@ -93,7 +93,11 @@ def accept(
         try:
             with session.begin_nested():
                 outcome = ingest_item(
-                    session=session, cipher=cipher, inbox_id=inbox_id, options=options
+                    session=session,
+                    cipher=cipher,
+                    inbox_id=inbox_id,
+                    options=options,
+                    message=message,
                 )
             incident, created = outcome.incident, outcome.created
         except Exception:

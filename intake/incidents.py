@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CHAT_CHANNELS = {Channel.SMS, Channel.TELEGRAM, Channel.ZALO}
+ANONYMOUS_CHANNELS = {Channel.API, Channel.WEB_FORM}
 NOT_INCIDENTS = {MessageKind.EVENT, MessageKind.COMMAND, MessageKind.ACK}
 
 # Which status may follow which; "duplicate" and "spam" are reachable from any open one.
@@ -107,8 +108,14 @@ def add_event(
     session.add(Event(incident_id=incident.id, actor=actor, action=action, detail=detail))
 
 
-def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipster:
-    """The tipster behind a message, found by blind index or created."""
+def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipster | None:
+    """The tipster behind a message, found by blind index or created; none for an
+    anonymous partner or web-form tip (nothing to find them by, nothing to keep)."""
+    anonymous = message.channel in ANONYMOUS_CHANNELS and not (
+        message.sender_phone or message.sender_name
+    )
+    if anonymous:
+        return None
     index = cipher.blind_index(f"{message.channel}:{message.sender_id}")
     tipster = session.scalars(
         select(Tipster).where(Tipster.channel == message.channel, Tipster.handle_index == index)
@@ -132,7 +139,7 @@ def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipst
 
 
 def _open_conversation(
-    session: Session, message: InboundMessage, tipster: Tipster, options: IngestOptions
+    session: Session, message: InboundMessage, tipster: Tipster | None, options: IngestOptions
 ) -> Incident | None:
     """The open incident a follow-up message belongs to, if any."""
     query = select(Incident).where(
@@ -140,7 +147,7 @@ def _open_conversation(
     )
     if message.conversation_key:
         query = query.where(Incident.conversation_key == message.conversation_key)
-    elif message.channel in CHAT_CHANNELS:
+    elif message.channel in CHAT_CHANNELS and tipster is not None:
         since = message.received_at - options.conversation_window
         query = query.where(Incident.tipster_id == tipster.id, Incident.last_message_at >= since)
     else:
@@ -148,7 +155,7 @@ def _open_conversation(
     return session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
 
 
-def _new_incident(session: Session, message: InboundMessage, tipster: Tipster) -> Incident:
+def _new_incident(session: Session, message: InboundMessage, tipster: Tipster | None) -> Incident:
     """A new incident opened by its first message."""
     extra = message.extra
     incident = Incident(
@@ -158,7 +165,7 @@ def _new_incident(session: Session, message: InboundMessage, tipster: Tipster) -
         conversation_key=message.conversation_key,
         received_at=message.received_at,
         last_message_at=message.received_at,
-        tipster_id=tipster.id,
+        tipster_id=tipster.id if tipster is not None else None,
         location_text=clean_text(extra["location_text"]) if extra.get("location_text") else None,
         victim_age=int(extra["victim_age"]) if extra.get("victim_age") else None,
         victim_gender=extra.get("victim_gender") or None,
@@ -196,19 +203,29 @@ def _apply_message(incident: Incident, message: InboundMessage) -> None:
 
 
 def ingest_item(
-    *, session: Session, cipher: Cipher, inbox_id: int, options: IngestOptions
+    *,
+    session: Session,
+    cipher: Cipher,
+    inbox_id: int,
+    options: IngestOptions,
+    message: InboundMessage | None = None,
 ) -> IngestOutcome:
-    """Turn one stored inbox item into (part of) an incident; idempotent."""
-    item = session.get(InboxItem, inbox_id, with_for_update=True)
-    if item is None or item.message is None:
-        raise LookupError(f"inbox item {inbox_id} has no message")
-    message = _load(cipher, item.message)
-    if item.incident_id is not None:
-        return IngestOutcome(session.get(Incident, item.incident_id), False, message)
+    """Turn one stored inbox item into (part of) an incident; idempotent.
+
+    `message` is given when the item was stored in this very transaction (the webhook's
+    inline ingest), which spares reading it back.
+    """
+    if message is None:
+        item = session.get(InboxItem, inbox_id, with_for_update=True)
+        if item is None or item.message is None:
+            raise LookupError(f"inbox item {inbox_id} has no message")
+        message = _load(cipher, item.message)
+        if item.incident_id is not None:
+            return IngestOutcome(session.get(Incident, item.incident_id), False, message)
     if message.kind in NOT_INCIDENTS:
-        item.state = str(message.kind)
+        _mark_item(session, inbox_id, str(message.kind), None)
         if message.kind == MessageKind.ACK:
-            jobs.enqueue(session=session, kind="acknowledge", key=str(item.id))
+            jobs.enqueue(session=session, kind="acknowledge", key=str(inbox_id))
         return IngestOutcome(None, False, message)
     tipster = _tipster(session, cipher, message)
     incident = _open_conversation(session, message, tipster, options)
@@ -219,7 +236,7 @@ def ingest_item(
     session.add(
         Message(
             incident_id=incident.id,
-            inbox_id=item.id,
+            inbox_id=inbox_id,
             direction="in",
             channel=message.channel,
             kind=message.kind,
@@ -238,17 +255,26 @@ def ingest_item(
             action="message_received",
             detail={"kind": str(message.kind)},
         )
-    item.incident_id = incident.id
-    item.state = "ingested"
-    jobs.enqueue(session=session, kind="process", key=str(incident.id))
     session.flush()
+    _mark_item(session, inbox_id, "ingested", incident.id)
+    jobs.enqueue(session=session, kind="process", key=str(incident.id), new=created)
     log.info(
         "inbox item %s -> incident %s (%s)",
-        item.id,
+        inbox_id,
         incident.reference,
         "new" if created else "follow-up",
     )
     return IngestOutcome(incident, created, message)
+
+
+def _mark_item(session: Session, inbox_id: int, state: str, incident_id: int | None) -> None:
+    """Record what became of an inbox item."""
+    session.execute(
+        update(InboxItem)
+        .where(InboxItem.id == inbox_id)
+        .values(state=state, incident_id=incident_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _load(cipher: Cipher, stored: str) -> InboundMessage:

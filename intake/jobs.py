@@ -32,10 +32,13 @@ class ClaimedJob:
     attempts: int
 
 
-def enqueue(*, session: Session, kind: str, key: str, run_at: datetime | None = None) -> None:
-    """Make (kind, key) pending at `run_at` (now by default); idempotent."""
+def enqueue(
+    *, session: Session, kind: str, key: str, run_at: datetime | None = None, new: bool = False
+) -> None:
+    """Make (kind, key) pending at `run_at` (now by default); idempotent. `new` says the
+    key was created in this transaction, so no job can exist yet."""
     when = run_at or utcnow()
-    job = _locked(session, kind, key)
+    job = None if new else _locked(session, kind, key)
     if job is None:
         session.add(Job(kind=kind, key=key, run_at=when))
         session.flush()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from channels.base import Channel, ChannelAdapter
 from intake.channel_setup import build_adapters
-from intake.crypto import Cipher, demo_secret
+from intake.crypto import Cipher, demo_secret, hash_token
 from intake.db import Database
 from intake.incidents import IngestOptions
+from intake.models import User
 from intake.pipeline import PipelineContext
 from intake.settings import Settings
 from routing.geography import Geography, Resolver, load_geography
@@ -19,6 +21,28 @@ from routing.plan import RoutingPolicy, load_policy
 from triage import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
+
+
+class TokenCache:
+    """Recently checked bearer tokens (a revoked token stops working within `ttl` seconds)."""
+
+    def __init__(self, ttl: float = 30.0, size: int = 1024) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> User | None:
+        with self._lock:
+            entry = self._entries.get(hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, user: User) -> None:
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[hash_token(token)] = (time.monotonic() + self.ttl, user)
 
 
 @dataclass
@@ -34,6 +58,7 @@ class Services:
     routing: RoutingPolicy
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     wakeup: threading.Event = field(default_factory=threading.Event)
+    token_cache: TokenCache = field(default_factory=TokenCache)
 
     def close(self) -> None:
         """Release the database connections."""
