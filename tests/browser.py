@@ -1,0 +1,115 @@
+"""A real service and a real browser for console tests and screenshots (loopback only)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from intake.auth import create_token, create_user
+from intake.db import Database
+from intake.migrate import upgrade
+from intake.models import Role
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "browser-test-password"
+
+
+@dataclass
+class LiveService:
+    base: str
+    partner: str  # bearer token
+
+
+@contextmanager
+def live_service(tmp: Path) -> Iterator[LiveService]:
+    """`hotline111 serve` on a free loopback port, demo directory and users loaded."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"sqlite:///{tmp / 'browser.db'}"
+    env = {
+        **os.environ,
+        "HOTLINE_DATABASE_URL": url,
+        "HOTLINE_VAR_DIR": str(tmp),
+        "HOTLINE_SECRET_KEY": "browser-secret-key-0123456789",
+        "HOTLINE_LOG_LEVEL": "WARNING",
+        "HOTLINE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "HOTLINE_WORKER_POLL_SECONDS": "0.1",
+    }
+    upgrade(url)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intake.cli",
+            "directory",
+            "import",
+            str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    db = Database(url)
+    with db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+        create_user(
+            session=session, username="cs", role=Role.POLICE, password=PASSWORD, unit_id="cp-6172"
+        )
+        create_user(session=session, username="partner", role=Role.PARTNER, password=PASSWORD)
+        token = create_token(session=session, username="partner")
+    db.dispose()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield LiveService(base, token)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def post_tip(service: LiveService, text: str, external_id: str) -> dict[str, object]:
+    response = httpx.post(
+        f"{service.base}/api/v1/tips",
+        json={"text": text, "external_id": external_id},
+        headers={"Authorization": f"Bearer {service.partner}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    data: dict[str, object] = response.json()
+    return data
