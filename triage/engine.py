@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from routing.policy import RecipientTable, recipients_for
-from triage.phrases import words
+from triage.phrases import tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
 MAX_CHARS = 10_000  # a tip longer than this is scored on its first 10,000 characters
@@ -79,18 +80,24 @@ class _Text:
 
     tokens: list[str]
     found: dict[int, list[tuple[int, int]]]
+    original: str
+    spans: list[tuple[int, int]]
 
     @classmethod
     def of(cls, text: str, rules: RuleSet) -> _Text:
-        tokens = words(text[:MAX_CHARS], rules.index.teencode)
-        return cls(tokens, rules.index.find(tokens))
+        original = unicodedata.normalize("NFC", text[:MAX_CHARS])
+        tokens, spans = tokens_and_spans(original, rules.index.teencode)
+        return cls(tokens, rules.index.find(tokens), original, spans)
 
     @property
     def flat(self) -> str:
         return " ".join(self.tokens)
 
     def phrase(self, start: int, end: int) -> str:
-        return " ".join(self.tokens[start:end])
+        """The words the tipster wrote for tokens start..end (as written)."""
+        if end <= start or end > len(self.spans):
+            return " ".join(self.tokens[start:end])
+        return self.original[self.spans[start][0] : self.spans[end - 1][1]]
 
 
 def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from triage.text import fold
+from triage.text import fold, strip_diacritics
 
 GAP = "~"
 MAX_GAP = 3
@@ -23,16 +23,33 @@ _REPEAT = re.compile(r"([a-z])\1+")
 
 def words(text: str, teencode: dict[str, str]) -> list[str]:
     """The tokens rules match on."""
-    out: list[str] = []
-    for word in _WORD.findall(_REPEAT.sub(r"\1", fold(text))):
+    return tokens_and_spans(text, teencode)[0]
+
+
+def _aligned_fold(text: str) -> str | None:
+    """Lower case without diacritics, one character for one: offsets stay valid."""
+    folded = strip_diacritics(text.lower())
+    return folded if len(folded) == len(text) else None
+
+
+def tokens_and_spans(
+    text: str, teencode: dict[str, str]
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """The tokens rules match on, and where each stands in the NFC text (to quote it)."""
+    folded = _aligned_fold(text)
+    if folded is None:  # a rare character that changes length when folded: no quoting
+        folded = fold(text)
+    tokens: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for match in _WORD.finditer(folded):
+        word = _REPEAT.sub(r"\1", match.group())
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link
         expanded = teencode.get(word)
-        if expanded is None:
-            out.append(word)
-        else:
-            out.extend(expanded.split())
-    return out
+        parts = [word] if expanded is None else expanded.split()
+        tokens.extend(parts)
+        spans.extend([match.span()] * len(parts))
+    return tokens, spans
 
 
 @dataclass(frozen=True)
