@@ -86,6 +86,7 @@ def test_queue_and_incident_page_escape_and_audit(console, make_user, drain, ser
     assert "<script>alert" not in queue.text
     rows = console.get("/console/queue?level=P1")
     assert "111-" in rows.text
+
     page = console.get(f"/console/incidents/{incident_id}")
     assert page.status_code == 200 and "&lt;script&gt;" in page.text
     assert "violence_now" in page.text  # the reasons are shown
@@ -183,3 +184,29 @@ def test_supervisor_reads_the_audit_trail_and_stats(console, make_user, drain) -
     assert "Nhật ký truy cập" in page.text
     stats = console.get("/console/stats")
     assert stats.status_code == 200 and "Theo kênh" in stats.text
+
+
+def test_english_switch(console, make_user, drain) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner", "partner")
+    tip = {"text": "em bi danh, cuu em", "external_id": "no-place"}  # no place: "unknown"
+    console.post("/api/v1/tips", json=tip, headers=partner)
+    drain()
+    sign_in(console, "lan")
+    assert "Hàng chờ" in console.get("/console/").text
+    console.get("/console/lang?to=en")
+    english = console.get("/console/").text
+    assert "Queue" in english and "Acknowledge within" in english and "Place unknown" in english
+    assert "By day" in console.get("/console/stats").text
+    console.get("/console/lang?to=vi")
+    assert "Hàng chờ" in console.get("/console/").text
+
+
+def test_incident_without_a_place_offers_the_pickers(console, make_user, drain) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner", "partner")
+    tip = {"text": "cuu em, bo dang danh em o xa Tan Thanh", "external_id": "ambiguous"}
+    incident_id = console.post("/api/v1/tips", json=tip, headers=partner).json()["id"]
+    drain()
+    sign_in(console, "lan")
+    page = console.get(f"/console/incidents/{incident_id}?province=20")
+    assert page.status_code == 200, page.text[-2000:]
+    assert 'type="radio"' in page.text and 'value="6172"' in page.text

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from intake import audit
 from intake.acks import acknowledge
 from intake.auth import UNIT_ROLES
+from intake.console.i18n import EN
 from intake.console.session import (
     NotSignedIn,
     check_csrf,
@@ -30,7 +31,7 @@ from intake.console.session import (
 )
 from intake.delivery import queue_reply
 from intake.feedback import overrule_level
-from intake.incidents import TransitionError, add_event, change_status
+from intake.incidents import VN_TZ, TransitionError, add_event, change_status
 from intake.models import (
     OPEN_STATUSES,
     Alert,
@@ -68,6 +69,11 @@ def _render(
     request: Request, name: str, user: User | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     services = _services(request)
+    lang = "en" if request.session.get("lang") == "en" else "vi"
+
+    def translate(text: str) -> str:
+        return EN.get(text, text) if lang == "en" else text
+
     return templates.TemplateResponse(
         request,
         name,
@@ -76,10 +82,20 @@ def _render(
             "csrf": csrf_token(request),
             "geo": services.geography,
             "now": utcnow(),
+            "lang": lang,
+            "tr": translate,
             **context,
         },
         status_code=status,
     )
+
+
+@router.get("/lang")
+def switch_language(request: Request, to: str = "vi") -> Response:
+    """Vietnamese first; English on request, kept in the session."""
+    request.session["lang"] = "en" if to == "en" else "vi"
+    back = request.headers.get("referer", "/console/")
+    return RedirectResponse(back if "/console" in back else "/console/", status_code=303)
 
 
 def _scoped(query: Any, user: User) -> Any:
@@ -480,11 +496,12 @@ def stats_page(request: Request) -> HTMLResponse:
     services = _services(request)
     since = utcnow() - timedelta(days=30)
     tables: dict[str, Counter[str]] = {
-        k: Counter() for k in ("channel", "level", "category", "province")
+        k: Counter() for k in ("day", "channel", "level", "category", "province")
     }
     ack: dict[str, list[float]] = {}
     with services.db.reader() as session:
         for incident in session.scalars(select(Incident).where(Incident.received_at >= since)):
+            tables["day"][incident.received_at.astimezone(VN_TZ).strftime("%Y-%m-%d")] += 1
             tables["channel"][incident.channel] += 1
             tables["level"][incident.level or "?"] += 1
             for category in incident.categories:
