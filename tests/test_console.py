@@ -210,3 +210,45 @@ def test_incident_without_a_place_offers_the_pickers(console, make_user, drain) 
     page = console.get(f"/console/incidents/{incident_id}?province=20")
     assert page.status_code == 200, page.text[-2000:]
     assert 'type="radio"' in page.text and 'value="6172"' in page.text
+
+
+def test_admin_manages_users_and_the_directory(console, services) -> None:  # type: ignore[no-untyped-def]
+    with services.db.writer() as session:
+        create_user(session=session, username="root", role=Role.ADMIN, password=PASSWORD)
+    sign_in(console, "lan")
+    assert console.get("/console/admin/").status_code == 403
+    console.cookies.clear()
+    sign_in(console, "root")
+    page = console.get("/console/admin/")
+    token = csrf(page.text)
+    made = console.post(
+        "/console/admin/users",
+        data={
+            "csrf": token,
+            "username": "sw1",
+            "role": "social_worker",
+            "unit_id": "sw-15835",
+            "password": "another-long-password",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    refused = console.post(
+        "/console/admin/users",
+        data={"csrf": token, "username": "cs9", "role": "police", "password": "another-long-one"},
+    )
+    assert refused.status_code == 400 and "needs --unit" in refused.text
+    csv_text = (
+        "unit_id,kind,name,province_code,ward_code,telegram_chat_id,zalo_user_id,phone,"
+        "email\ncp-x,commune_police,CA xa,38,15835,,,0912345678,\n"
+        "cp-y,commune_police,CA xa,38,99999,,,,\n"
+    )
+    loaded = console.post(
+        "/console/admin/directory",
+        data={"csrf": token},
+        files={"file": ("units.csv", csv_text.encode(), "text/csv")},
+    )
+    assert loaded.status_code == 200
+    assert "loaded 1 units, rejected 1 rows" in loaded.text and "line 3" in loaded.text
+    with services.db.reader() as session:
+        assert session.scalars(select(User.username).where(User.username == "sw1")).one()

@@ -66,4 +66,11 @@ EN: dict[str, str] = {
     "Theo tỉnh": "By province",
     "Theo ngày": "By day",
     "tuổi": "years",
+    "Quản trị": "Administration",
+    "Người dùng": "Users",
+    "Bật/tắt": "On/off",
+    "Tạo người dùng": "Create user",
+    "Danh bạ đơn vị": "Directory of units",
+    "đơn vị": "units",
+    "Nạp danh bạ": "Load directory",
 }

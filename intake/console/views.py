@@ -532,7 +532,10 @@ def stats_page(request: Request) -> HTMLResponse:
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
+    from intake.console.admin import router as admin_router
+
     app.include_router(router)
+    app.include_router(admin_router)
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in(_request: Request, _exc: NotSignedIn) -> Response:
