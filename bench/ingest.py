@@ -17,16 +17,13 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -36,10 +33,12 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.common import machine  # noqa: E402
 from intake.auth import create_token, create_user  # noqa: E402
 from intake.db import Database  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
 from intake.models import Role  # noqa: E402
+from tests.live import free_port, start_service  # noqa: E402
 
 WRK_SCRIPT = """
 local counter = 0
@@ -61,25 +60,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("server exited during start-up")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 def start_server(
@@ -116,8 +96,7 @@ def start_server(
             "warning",
             "--no-access-log",
         ]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
-    wait_ready(port, process)
+    process = start_service(env, port, command)
     if kind == "hotline111":
         process.companion = worker  # type: ignore[attr-defined]
     return process, port
@@ -215,18 +194,6 @@ def partner_token(database_url: str) -> str:
     return token
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -269,7 +236,7 @@ def main() -> None:
         [
             "## Ingest: POST /api/v1/tips",
             "",
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}.",
+            f"{machine()}.",
             f"`python bench/ingest.py --seconds {args.seconds} --rate {args.rate}`"
             " (wrk closed loop with"
             f" {args.connections} connections; steady rate {args.rate} tips/s; the pipeline in"

@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import machine, percentile, rss_mb  # noqa: E402
+from tests.live import free_port, start_service, stop  # noqa: E402
 
 DATASETS = REPO.parent / "shared" / "datasets"
 
@@ -114,9 +115,7 @@ def run_engine(engine: str) -> None:
 
 def service_rss() -> float:
     """Resident memory of a started `hotline111 serve` (SQLite, workers on)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -125,22 +124,8 @@ def service_rss() -> float:
             "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789",
             "HOTLINE_LOG_LEVEL": "WARNING",
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_service(env, port)
         try:
-            import httpx
-
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             status = Path(f"/proc/{process.pid}/status").read_text()
             return next(
                 int(line.split()[1]) / 1024
@@ -148,8 +133,7 @@ def service_rss() -> float:
                 if line.startswith("VmRSS:")
             )
         finally:
-            process.terminate()
-            process.wait(30)
+            stop(process)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,15 +32,10 @@ from intake.migrate import upgrade  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
+from tests.live import free_port, stop  # noqa: E402
 
 TOKEN, SECRET = "555:BENCH", "bench_secret"
 TIP = "cuu em, bo em dang danh em. em o xa Thieu Trung, Thanh Hoa. tin {n}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TimedRecorder(Recorder):
@@ -151,9 +145,7 @@ def main() -> None:
                 time.sleep(0.5)
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(30)
+                stop(process)
     latencies = [recorder.arrived[n] - t for n, t in accepted.items() if n in recorder.arrived]
     delivered = len(latencies)
     p50 = percentile(latencies, 50) if latencies else float("nan")

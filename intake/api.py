@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import audit
 from intake.acks import acknowledge
-from intake.auth import UNIT_ROLES, user_for_token
+from intake.auth import UNIT_ROLES, may_see, user_for_token
 from intake.feedback import overrule_level
 from intake.inbox import accept
 from intake.incidents import StaleVersionError, TransitionError, change_status
@@ -133,20 +133,6 @@ async def create_tip(
     return await run_in_threadpool(store)
 
 
-def _visible(session: Session, user: User, incident_id: int) -> bool:
-    """Whether a unit user may see the incident (operators see all)."""
-    if user.role not in UNIT_ROLES:
-        return True
-    return (
-        session.scalar(
-            select(Assignment.id).where(
-                Assignment.incident_id == incident_id, Assignment.unit_id == user.unit_id
-            )
-        )
-        is not None
-    )
-
-
 def _encode_cursor(incident_id: int) -> str:
     return base64.urlsafe_b64encode(str(incident_id).encode()).decode()
 
@@ -242,7 +228,7 @@ def check_access(services: Services, user: User, incident_id: int) -> None:
     """404 for a missing incident; 403 (audited) for one not routed to the user's unit."""
     with services.db.reader() as session:
         exists = session.get(Incident, incident_id) is not None
-        visible = exists and _visible(session, user, incident_id)
+        visible = exists and may_see(session=session, user=user, incident_id=incident_id)
     if not exists:
         raise HTTPException(404, "no such incident")
     if not visible:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.crypto import hash_token
-from intake.models import ApiToken, Role, User
+from intake.models import ApiToken, Assignment, Role, User
 
 UNIT_ROLES = {Role.POLICE, Role.SOCIAL_WORKER}
 _hasher = PasswordHasher()
@@ -68,3 +68,16 @@ def user_for_token(*, session: Session, token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+def may_see(*, session: Session, user: User, incident_id: int) -> bool:
+    """Operators see every incident; police and social workers only those routed to
+    their unit."""
+    if user.role not in UNIT_ROLES:
+        return True
+    found = session.scalar(
+        select(Assignment.id).where(
+            Assignment.incident_id == incident_id, Assignment.unit_id == user.unit_id
+        )
+    )
+    return found is not None

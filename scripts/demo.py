@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,16 +37,11 @@ from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
 from tests.fakes.twilio import twilio_app  # noqa: E402
 from tests.fakes.zalo import ZaloState, zalo_app  # noqa: E402
+from tests.live import free_port, stop  # noqa: E402
 
 TG_TOKEN, TG_SECRET = "424242:DEMO", "demo_secret"
 TWILIO_SID, TWILIO_TOKEN = "ACdemo", "demo-twilio-token"
 ZALO_APP, ZALO_APP_SECRET, ZALO_OA_KEY = "9001", "demo-app-secret", "demo-oa-key"
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -58,7 +52,7 @@ def main() -> None:
         serve(twilio_app(tw)) as twilio_url,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        port = _port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         url = f"sqlite:///{tmp}/demo.db"
         env = {
@@ -124,8 +118,7 @@ def main() -> None:
             time.sleep(3)  # the workers route and deliver
             show(base, operator, tg, zl, tw)
         finally:
-            server.terminate()
-            server.wait(30)
+            stop(server)
 
 
 def _twilio(http: httpx.Client, base: str, path: str, params: dict[str, str]) -> httpx.Response:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from intake.auth import create_token, create_user
 from intake.db import Database
 from intake.migrate import upgrade
 from intake.models import Role
+from tests.live import free_port, start_service, stop
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,9 +43,7 @@ class LiveService:
 @contextmanager
 def live_service(tmp: Path) -> Iterator[LiveService]:
     """`hotline111 serve` on a free loopback port, demo directory and users loaded."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"sqlite:///{tmp / 'browser.db'}"
     env = {
         **os.environ,
@@ -81,26 +78,11 @@ def live_service(tmp: Path) -> Iterator[LiveService]:
         create_user(session=session, username="partner", role=Role.PARTNER, password=PASSWORD)
         token = create_token(session=session, username="partner")
     db.dispose()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = start_service(env, port)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield LiveService(base, token)
+        yield LiveService(f"http://127.0.0.1:{port}", token)
     finally:
-        server.terminate()
-        server.wait(30)
+        stop(server)
 
 
 def post_tip(service: LiveService, text: str, external_id: str) -> dict[str, object]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,35 +14,8 @@ from sqlalchemy import create_engine, text
 from intake.auth import create_token, create_user
 from intake.db import Database
 from intake.models import Role
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            raise RuntimeError(process.stderr.read().decode() if process.stderr else "died")
-    process.kill()
-    raise RuntimeError("service did not start in 60 s")
+from tests.live import free_port, start_service
+from tests.live import stop as stop_service
 
 
 def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url: str, tmp_path: Path) -> None:
@@ -62,8 +32,8 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url: str, tmp_p
         token = create_token(session=session, username="p")
     db.dispose()
     headers = {"Authorization": f"Bearer {token}"}
-    port = _free_port()
-    server = _start(env, port)
+    port = free_port()
+    server = start_service(env, port)
     acknowledged: set[str] = set()
     stop = threading.Event()
 
@@ -94,7 +64,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url: str, tmp_p
         poster.join(30)
     assert len(acknowledged) >= 40, "the stream had started before the kill"
 
-    server = _start(env, port)
+    server = start_service(env, port)
     try:
         # Deliver every acknowledged tip again, as a partner retrying would: no duplicates.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -118,8 +88,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url: str, tmp_p
             rows = conn.execute(text("SELECT external_id FROM incidents")).scalars().all()
         engine.dispose()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(20)
+        stop_service(server)
     stored = [r.split(":", 1)[1] for r in rows if r]
     assert len(stored) == len(set(stored)), "no tip became two incidents"
     missing = acknowledged - set(stored)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from intake import audit
 from intake.acks import acknowledge
-from intake.auth import UNIT_ROLES
+from intake.auth import UNIT_ROLES, may_see
 from intake.console.i18n import EN
 from intake.console.session import (
     NotSignedIn,
@@ -105,19 +105,6 @@ def _scoped(query: Any, user: User) -> Any:
             Assignment.unit_id == user.unit_id
         )
     return query
-
-
-def _visible(session: Session, user: User, incident_id: int) -> bool:
-    if user.role not in UNIT_ROLES:
-        return True
-    return (
-        session.scalar(
-            select(Assignment.id).where(
-                Assignment.incident_id == incident_id, Assignment.unit_id == user.unit_id
-            )
-        )
-        is not None
-    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -314,7 +301,7 @@ def incident_page(
         incident = session.get(Incident, incident_id) if 0 < incident_id < 2**31 else None
         if incident is None:
             raise HTTPException(404, "no such incident")
-        if not _visible(session, user, incident_id):
+        if not may_see(session=session, user=user, incident_id=incident_id):
             audit.record(session=session, user=user, action="denied", incident_id=incident_id)
             denied = True
         else:
@@ -457,7 +444,7 @@ async def incident_action(request: Request, incident_id: int) -> Response:
             incident = session.get(Incident, incident_id, with_for_update=True)
             if incident is None:
                 raise HTTPException(404, "no such incident")
-            if not _visible(session, user, incident_id):
+            if not may_see(session=session, user=user, incident_id=incident_id):
                 audit.record(session=session, user=user, action="denied", incident_id=incident_id)
                 return "denied"
             if form.get("version") != str(incident.version):
