@@ -167,6 +167,13 @@ def test_actions_stale_pages_and_forged_csrf(console, make_user, drain, services
         assert incident.ward_code == 14758 and incident.location_set_by_operator
         assert incident.status == "acknowledged"
     current = version(console.get(f"/console/incidents/{incident_id}").text)
+    support = console.post(
+        url,
+        data={"csrf": token, "version": current, "action": "support", "support": "counselling"},
+        follow_redirects=False,
+    )
+    assert support.status_code == 303
+    current = version(console.get(f"/console/incidents/{incident_id}").text)
     done = console.post(
         url,
         data={"csrf": token, "version": current, "action": "status", "to": "resolved"},
@@ -174,7 +181,9 @@ def test_actions_stale_pages_and_forged_csrf(console, make_user, drain, services
     )
     assert done.status_code == 303
     with services.db.reader() as session:
-        assert session.get(Incident, incident_id).status == "resolved"  # type: ignore[union-attr]
+        resolved = session.get(Incident, incident_id)
+        assert resolved is not None and resolved.status == "resolved"
+        assert resolved.support_given == ["counselling"]
 
 
 def test_supervisor_reads_the_audit_trail_and_stats(console, make_user, drain) -> None:  # type: ignore[no-untyped-def]

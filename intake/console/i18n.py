@@ -73,4 +73,6 @@ EN: dict[str, str] = {
     "Danh bạ đơn vị": "Directory of units",
     "đơn vị": "units",
     "Nạp danh bạ": "Load directory",
+    "Ghi nhận hỗ trợ": "Record support given",
+    "Đã hỗ trợ": "Support given",
 }

@@ -53,6 +53,21 @@ LEVEL_ORDER = case({"P1": 0, "P2": 1, "P3": 2, "P4": 3, "SPAM": 4}, value=Incide
 SUPERVISORS = {Role.SUPERVISOR, Role.ADMIN}
 OPERATORS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}
 EVENT_SECONDS = 2.0
+# The support the plans count in the periodic report.
+SUPPORT_KINDS = {
+    "counselling": "Tư vấn, hỗ trợ tâm lý",
+    "medical": "Khám, chữa bệnh",
+    "legal": "Trợ giúp pháp lý",
+    "shelter": "Nơi ở tạm thời",
+    "essentials": "Nhu yếu phẩm, ăn ở",
+    "travel": "Chi phí đi lại",
+    "papers": "Giấy tờ tùy thân, hộ tịch",
+    "education": "Học văn hóa",
+    "vocational": "Học nghề",
+    "loan": "Vay vốn",
+    "reintegration": "Hòa nhập cộng đồng",
+    "referral": "Chuyển gửi dịch vụ khác",
+}
 EVENT_STREAM_SECONDS = 300
 
 
@@ -288,6 +303,7 @@ def _incident_context(
         "place": services.geography.place_name(incident.ward_code, incident.province_code),
         "provinces": sorted(services.geography.provinces.values(), key=lambda p: p.name),
         "statuses": [str(s) for s in Status],
+        "support_kinds": SUPPORT_KINDS,
     }
 
 
@@ -411,6 +427,18 @@ def _act(
             assignments=assignments,
             by=actor,
             via="console" if user.role in UNIT_ROLES else "phone",
+        )
+    elif action == "support":
+        kind = form.get("support", "")
+        if kind not in SUPPORT_KINDS:
+            raise ValueError("choose the support given")
+        incident.support_given = [*incident.support_given, kind]
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="support",
+            detail={"support": kind, "text": form.get("text", "")[:500]},
         )
     elif action == "duplicate":
         other = session.scalars(
