@@ -31,11 +31,9 @@ def main() -> None:
     args = parser.parse_args()
     rules = load_rules()
     texts = [json.loads(line)["text"] for line in TIPS.read_text().splitlines() if line]
-    texts += [
-        json.loads(line)["text"]
-        for line in (REPO / "tests" / "data" / "triage_extra.jsonl").read_text().splitlines()
-        if line
-    ]
+    for extra in ("triage_extra", "triage_extra2", "triage_extra3"):
+        path = REPO / "tests" / "data" / f"{extra}.jsonl"
+        texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
     for text in texts:  # warm up
         classify(text, rules=rules)
     started = time.perf_counter()

@@ -14,6 +14,7 @@ SETS = [
     DATASETS / "tips_dev.jsonl",
     REPO / "tests" / "data" / "triage_extra.jsonl",
     REPO / "tests" / "data" / "triage_extra2.jsonl",
+    REPO / "tests" / "data" / "triage_extra3.jsonl",
 ]
 
 
