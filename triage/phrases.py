@@ -39,16 +39,33 @@ def tokens_and_spans(
     folded = _aligned_fold(text)
     if folded is None:  # a rare character that changes length when folded: no quoting
         folded = fold(text)
+    positions: list[int] | None = None
+    if _REPEAT.search(folded):
+        # Squeeze held-down letters once, remembering where each kept letter came from.
+        kept: list[str] = []
+        positions = []
+        previous = ""
+        for index, char in enumerate(folded):
+            if char == previous and char.isalpha():
+                continue
+            kept.append(char)
+            positions.append(index)
+            previous = char
+        folded = "".join(kept)
+        positions.append(len(text))
     tokens: list[str] = []
     spans: list[tuple[int, int]] = []
     for match in _WORD.finditer(folded):
-        word = _REPEAT.sub(r"\1", match.group())
+        word = match.group()
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link
+        start, end = match.span()
+        if positions is not None:
+            start, end = positions[start], positions[end]
         expanded = teencode.get(word)
         parts = [word] if expanded is None else expanded.split()
         tokens.extend(parts)
-        spans.extend([match.span()] * len(parts))
+        spans.extend([(start, end)] * len(parts))
     return tokens, spans
 
 
