@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _prepare_sqlite_path(url: str) -> None:
+def prepare_sqlite_path(url: str) -> None:
     """Create the folder of a SQLite file so the first start needs no setup."""
     database = make_url(url).database
     if database and database != ":memory:":
@@ -65,7 +65,7 @@ class Database:
         if self.is_sqlite:
             if sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
                 raise ValueError(f"unsupported SQLite synchronous mode {sqlite_synchronous!r}")
-            _prepare_sqlite_path(url)
+            prepare_sqlite_path(url)
             self.write_engine = _sqlite_engine(
                 url, synchronous=sqlite_synchronous, begin="BEGIN IMMEDIATE", pool_size=1
             )

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from intake.db import prepare_sqlite_path
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -19,5 +21,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database schema up to `revision`."""
+    """Bring the database schema up to `revision` (creating a SQLite file's folder)."""
+    if database_url.startswith("sqlite"):
+        prepare_sqlite_path(database_url)
     command.upgrade(alembic_config(database_url), revision)

@@ -266,3 +266,11 @@ def test_users_tokens_and_audit_is_append_only(db: Database) -> None:
         session.execute(text("DELETE FROM audit_log"))
     with db.reader() as session:
         assert session.scalars(select(AuditEntry.action)).all() == ["view"]
+
+
+def test_upgrade_creates_the_folder_of_a_new_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from intake.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'fresh' / 'var' / 'hotline111.db'}"
+    upgrade(url)  # a fresh clone has no var/ yet
+    assert (tmp_path / "fresh" / "var" / "hotline111.db").exists()
