@@ -22,6 +22,7 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up summary comes first
 
 
 def _json_lines(stream: TextIO) -> Iterator[dict[str, Any]]:
@@ -58,6 +59,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
     app = create_app(settings)
     services = app.state.services
+    announce(services, host=args.host, port=args.port)
     if settings.demo_mode:
         from intake.directory import DEMO_DIRECTORY, directory_is_empty, read_directory, save_units
 
@@ -66,7 +68,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 demo = read_directory(DEMO_DIRECTORY, services.geography)
                 save_units(session=session, units=demo.units, demo=True)
                 log.warning("demo mode: loaded %d DEMO units (not real contacts)", len(demo.units))
-    announce(services, host=args.host, port=args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 

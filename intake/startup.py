@@ -24,9 +24,10 @@ def announce(services: Services, *, host: str, port: int) -> None:
     url = make_url(settings.database_url)
     log.info("database: %s (%s)", url.get_backend_name(), url.render_as_string(hide_password=True))
     log.info("serving on http://%s:%s (public base %s)", host, port, settings.public_base_url)
-    enabled = sorted(str(c) for c in services.adapters)
-    disabled = sorted(str(c) for c in Channel if c not in services.adapters)
-    log.info("channels enabled: %s", ", ".join(enabled) or "none")
+    providers = (Channel.VOICE, Channel.SMS, Channel.TELEGRAM, Channel.ZALO)
+    enabled = [str(c) for c in providers if c in services.adapters]
+    disabled = [str(c) for c in providers if c not in services.adapters]
+    log.info("channels enabled: %s", ", ".join(enabled + ["web_form", "api"]))
     log.info("channels disabled (credentials missing): %s", ", ".join(disabled) or "none")
     log.info(
         "geography: %d provinces, %d communes; workers: %s",
