@@ -235,6 +235,18 @@ class TelegramAdapter(ChannelAdapter):
             raise SendError(f"telegram refused: {type(exc).__name__}", retryable=False) from exc
         return SendResult(str(sent.message_id))
 
+    async def set_webhook(self, url: str) -> None:
+        """Tell Telegram where to send updates, with the secret it must send back."""
+        try:
+            await self._initialized()
+            await self.bot.set_webhook(
+                url=url,
+                secret_token=self.secret_token,
+                allowed_updates=["message", "edited_message", "callback_query"],
+            )
+        except TelegramError as exc:
+            raise ChannelError(f"telegram refused the webhook: {type(exc).__name__}") from exc
+
     async def check_credentials(self) -> None:
         try:
             await self.bot.get_me()

@@ -273,6 +273,42 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from channels.base import Channel, ChannelError
+    from channels.telegram import TelegramAdapter
+    from intake.services import build_services
+
+    services = build_services(settings)
+
+    async def run() -> int:
+        failures = 0
+        for channel, adapter in services.adapters.items():
+            try:
+                if args.channels_command == "set-webhook":
+                    if isinstance(adapter, TelegramAdapter):
+                        url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
+                        await adapter.set_webhook(url)
+                        print(f"telegram: webhook set to {url}")
+                    continue
+                await adapter.check_credentials()
+                print(f"{channel}: credentials work")
+            except ChannelError as exc:
+                failures += 1
+                print(f"{channel}: {exc}", file=sys.stderr)
+        if not services.adapters:
+            print("no provider channel is configured (see README, Configuration)")
+        elif args.channels_command == "set-webhook" and Channel.TELEGRAM not in services.adapters:
+            print(
+                "telegram is not configured; Twilio and Zalo webhooks are set in their "
+                "consoles: " + settings.public_base_url.rstrip("/") + "/webhooks/..."
+            )
+        return 1 if failures else 0
+
+    return asyncio.run(run())
+
+
 def cmd_demo(_args: argparse.Namespace, _settings: Settings) -> int:
     import runpy
 
@@ -358,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-suppression", action="store_true", help="show counts under 5 (internal use only)"
     )
     report.set_defaults(func=cmd_report)
+
+    channels = sub.add_parser("channels", help="provider channels")
+    channels_sub = channels.add_subparsers(dest="channels_command", required=True)
+    channels_sub.add_parser("check", help="check each configured provider's credentials")
+    channels_sub.add_parser("set-webhook", help="register the Telegram webhook and secret")
+    channels.set_defaults(func=cmd_channels)
 
     demo = sub.add_parser("demo", help="sample tips through every channel (fake providers)")
     demo.set_defaults(func=cmd_demo)

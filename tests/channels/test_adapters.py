@@ -462,3 +462,13 @@ def test_contract(adapter: ChannelAdapter, request_: RawRequest) -> None:
         adapter.handle(unsigned)
     with pytest.raises(SendError):
         asyncio.run(adapter.send(OutboundMessage(adapter.channel, "", "x")))
+
+
+async def test_telegram_webhook_registration_sends_the_secret() -> None:
+    recorder = Recorder()
+    with serve(telegram_app(recorder, TG_TOKEN)) as base:
+        adapter = TelegramAdapter(token=TG_TOKEN, secret_token=TG_SECRET, api_base_url=base)
+        await adapter.set_webhook(BASE + "/webhooks/telegram")
+        await adapter.check_credentials()
+    (call,) = recorder.named("setWebhook")
+    assert call["url"] == BASE + "/webhooks/telegram" and call["secret_token"] == TG_SECRET
