@@ -32,7 +32,7 @@ from intake.migrate import upgrade  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
-from tests.live import free_port, stop  # noqa: E402
+from tests.live import free_port, import_demo_directory, start_service, stop  # noqa: E402
 
 TOKEN, SECRET = "555:BENCH", "bench_secret"
 TIP = "cuu em, bo em dang danh em. em o xa Thieu Trung, Thanh Hoa. tin {n}"
@@ -101,20 +101,7 @@ def main() -> None:
             "TELEGRAM_API_BASE_URL": fake,
             "HOTLINE_WORKER_POLL_SECONDS": "0.05",
         }
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "intake.cli",
-                "directory",
-                "import",
-                str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
-            ],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        import_demo_directory(env)
         db = Database(url)
         with db.writer() as session:
             create_user(session=session, username="bench", role=Role.PARTNER, password="b" * 12)
@@ -122,23 +109,11 @@ def main() -> None:
         db.dispose()
         port = free_port()
         processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)],
-                cwd=REPO,
-                env=env,
-            )
-        ]
-        processes += [
             subprocess.Popen([sys.executable, "-m", "intake.cli", "worker"], cwd=REPO, env=env)
             for _ in range(args.workers)
         ]
+        processes.append(start_service(env, port))
         try:
-            for _ in range(300):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             accepted = asyncio.run(post_tips(port, token, args.rate, args.seconds))
             deadline = time.perf_counter() + args.drain_seconds
             while time.perf_counter() < deadline and len(recorder.arrived) < len(accepted):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
 from tests.fakes.twilio import twilio_app  # noqa: E402
 from tests.fakes.zalo import ZaloState, zalo_app  # noqa: E402
-from tests.live import free_port, stop  # noqa: E402
+from tests.live import free_port, import_demo_directory, start_service, stop  # noqa: E402
 
 TG_TOKEN, TG_SECRET = "424242:DEMO", "demo_secret"
 TWILIO_SID, TWILIO_TOKEN = "ACdemo", "demo-twilio-token"
@@ -79,20 +78,7 @@ def main() -> None:
             "ZALO_OAUTH_BASE_URL": zalo_url,
         }
         upgrade(url)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "intake.cli",
-                "directory",
-                "import",
-                str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
-            ],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        import_demo_directory(env)
         db = Database(url)
         with db.writer() as session:
             create_user(
@@ -104,16 +90,8 @@ def main() -> None:
             partner = create_token(session=session, username="partner")
             operator = create_token(session=session, username="operator")
         db.dispose()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)], cwd=REPO, env=env
-        )
+        server = start_service(env, port)
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             replay(base, partner)
             time.sleep(3)  # the workers route and deliver
             show(base, operator, tg, zl, tw)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from intake.auth import create_token, create_user
 from intake.db import Database
 from intake.migrate import upgrade
 from intake.models import Role
-from tests.live import free_port, start_service, stop
+from tests.live import free_port, import_demo_directory, start_service, stop
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,20 +53,7 @@ def live_service(tmp: Path) -> Iterator[LiveService]:
         "HOTLINE_WORKER_POLL_SECONDS": "0.1",
     }
     upgrade(url)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "intake.cli",
-            "directory",
-            "import",
-            str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
-        ],
-        cwd=REPO,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    import_demo_directory(env)
     db = Database(url)
     with db.writer() as session:
         create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)

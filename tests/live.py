@@ -44,6 +44,24 @@ def start_service(
     raise RuntimeError(f"service did not answer on port {port} within {timeout} s")
 
 
+def import_demo_directory(env: dict[str, str]) -> None:
+    """Load the demo directory into the database `env` names, through the CLI."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intake.cli",
+            "directory",
+            "import",
+            str(REPO / "config" / "routing" / "demo_directory.csv.gz"),
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Ask the service to stop, and wait for it."""
     process.terminate()
