@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     rules = load_rules()
     texts = [json.loads(line)["text"] for line in TIPS.read_text().splitlines() if line]
-    for extra in ("triage_extra", "triage_extra2", "triage_extra3"):
+    for extra in ("triage_extra", "triage_extra2", "triage_extra3", "triage_extra4"):
         path = REPO / "tests" / "data" / f"{extra}.jsonl"
         texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
     for text in texts:  # warm up

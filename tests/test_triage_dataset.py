@@ -15,6 +15,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra.jsonl",
     REPO / "tests" / "data" / "triage_extra2.jsonl",
     REPO / "tests" / "data" / "triage_extra3.jsonl",
+    REPO / "tests" / "data" / "triage_extra4.jsonl",
 ]
 
 

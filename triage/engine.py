@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from routing.policy import RecipientTable, recipients_for
-from triage.phrases import tokens_and_spans
+from triage.phrases import BREAK, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
 MAX_CHARS = 10_000  # a tip longer than this is scored on its first 10,000 characters
@@ -130,7 +130,22 @@ def _only(signal: Signal, text: _Text) -> str | None:
     return None
 
 
-_FILLERS = {"a", "oi", "ah", "nhe", "nha", "ad", "admin", "ha", "co", "ai", "khong", "em", "anh"}
+_FILLERS = {
+    BREAK,
+    "a",
+    "oi",
+    "ah",
+    "nhe",
+    "nha",
+    "ad",
+    "admin",
+    "ha",
+    "co",
+    "ai",
+    "khong",
+    "em",
+    "anh",
+}
 
 
 def _victim_age(text: _Text, rules: RuleSet, purpose: Purpose | None) -> tuple[int | None, int]:
@@ -180,7 +195,8 @@ def _victim_gender(text: _Text, rules: RuleSet, age_at: int) -> str | None:
             if not any(s < end and start < e for s, e in ignored):
                 cues.append((start, value))
     for i in range(1, len(text.tokens)):
-        if text.tokens[i] in {"nam", "nu"} and text.tokens[i - 1] in {"tuoi", "t"}:
+        before = text.tokens[i - 2] if text.tokens[i - 1] == BREAK and i > 1 else text.tokens[i - 1]
+        if text.tokens[i] in {"nam", "nu"} and before in {"tuoi", "t"}:
             cues.append((i, "female" if text.tokens[i] == "nu" else "male"))
     if age_at >= 0:
         close = [(abs(age_at - pos), value) for pos, value in cues if -2 <= age_at - pos <= 4]
@@ -232,7 +248,8 @@ def classify(
         chosen = spam or rest
         level = Level.SPAM if spam else Level.P4
         if not rest:
-            level = Level.P4 if len(prepared.tokens) > 3 else Level.SPAM
+            words_said = [t for t in prepared.tokens if t != BREAK]
+            level = Level.P4 if len(words_said) > 3 else Level.SPAM
     for signal, matched in chosen:
         reasons.append(Reason(signal.spec.id, matched, f"level {signal.spec.level}"))
 

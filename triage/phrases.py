@@ -17,7 +17,8 @@ from triage.text import fold, strip_diacritics
 GAP = "~"
 MAX_GAP = 3
 MAX_WORD = 30
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
+BREAK = "|"  # stands for punctuation: no phrase matches across it
 _REPEAT = re.compile(r"([a-z])\1+")
 
 
@@ -57,6 +58,11 @@ def tokens_and_spans(
     spans: list[tuple[int, int]] = []
     for match in _WORD.finditer(folded):
         word = match.group()
+        if not word[0].isalnum():
+            if tokens and tokens[-1] != BREAK:
+                tokens.append(BREAK)
+                spans.append(match.span())
+            continue
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link
         start, end = match.span()
