@@ -1,11 +1,12 @@
 """Pipeline latency: from a tip accepted (2xx) to its alert handed to the provider.
 
-    python bench/pipeline.py --rate 100 --seconds 60 [--workers 1]
+    python bench/pipeline.py --rate 100 --seconds 60 [--workers 1] [--postgres-url URL]
 
-Starts a fake Telegram Bot API in this process and `hotline111 serve` (SQLite, Telegram
-pointed at the fake, the demo directory loaded) plus `--workers` extra `hotline111
-worker` processes, posts located P1 tips through the partner API at a steady rate, and
-records when the fake receives each alert. Everything runs on 127.0.0.1, for a bounded
+Starts a fake Telegram Bot API in this process and `hotline111 serve` (SQLite, or a new
+PostgreSQL database on the server --postgres-url names; Telegram pointed at the fake, the
+demo directory loaded) plus `--workers` extra `hotline111 worker` processes, posts located
+P1 tips through the partner API at a steady rate, and records when the fake receives each
+alert. Everything runs on 127.0.0.1, for a bounded
 count and time. Writes docs/benchmarks/pipeline.md.
 """
 
@@ -26,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import machine, percentile  # noqa: E402
+from bench.ingest import prepare_database  # noqa: E402
 from intake.auth import create_token, create_user  # noqa: E402
 from intake.db import Database  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
@@ -84,12 +85,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=0, help="extra worker processes")
     parser.add_argument("--drain-seconds", type=int, default=120)
+    parser.add_argument("--postgres-url", help="run on PostgreSQL (a new database there)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "pipeline.md")
     args = parser.parse_args()
     recorder = TimedRecorder()
     with serve(telegram_app(recorder, TOKEN)) as fake, tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        upgrade(url)
+        url = prepare_database(
+            "postgresql" if args.postgres_url else "sqlite", args.postgres_url, Path(tmp)
+        )
         env = {
             **os.environ,
             "HOTLINE_DATABASE_URL": url,
@@ -131,7 +134,9 @@ def main() -> None:
             "",
             f"{machine()}.",
             f"`python bench/pipeline.py --rate {args.rate} --seconds {args.seconds} --workers "
-            f"{args.workers}`: SQLite, workers inside `serve` plus {args.workers} extra worker "
+            f"{args.workers}{' --postgres-url …' if args.postgres_url else ''}`: "
+            f"{'PostgreSQL' if args.postgres_url else 'SQLite'}, workers inside `serve` plus "
+            f"{args.workers} extra worker "
             "process(es), fake Telegram on loopback, located P1 tips (two alerts each).",
             "",
             "| rate tips/s | tips accepted | first alert delivered | p50 s | p99 s |",

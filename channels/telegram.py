@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
 
 from channels.base import (
     Attachment,
@@ -38,6 +39,7 @@ from channels.prompts import HELP, RECEIVED, UNSUPPORTED, WELCOME, ack_reference
 TELEGRAM_API = "https://api.telegram.org"
 ACK_PREFIX = "ack:"
 ACK_BUTTON = "Đã nhận / Acknowledge"
+SEND_CONCURRENCY = 8  # connections to the Bot API (intake.delivery sends 8 at a time)
 
 
 def _method(name: str, **fields: Any) -> WebhookReply:
@@ -56,7 +58,13 @@ class TelegramAdapter(ChannelAdapter):
         if not secret_token:
             raise ValueError("a Telegram webhook secret token is required")
         self.secret_token = secret_token
-        self.bot = Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot")
+        # Alerts are sent together (intake.delivery): PTB's default pool of one connection
+        # would queue them and time out waiting for it.
+        self.bot = Bot(
+            token,
+            base_url=f"{api_base_url.rstrip('/')}/bot",
+            request=HTTPXRequest(connection_pool_size=SEND_CONCURRENCY),
+        )
         self._ready: asyncio.Lock | None = None
 
     def verify(self, request: RawRequest) -> None:

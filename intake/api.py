@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
@@ -20,7 +21,7 @@ from intake import audit
 from intake.acks import acknowledge
 from intake.auth import UNIT_ROLES, may_see, user_for_token
 from intake.feedback import overrule_level
-from intake.inbox import accept
+from intake.inbox import Submission
 from intake.incidents import StaleVersionError, TransitionError, change_status
 from intake.models import Assignment, Incident, Role, Status, User, utcnow
 from intake.routing_stage import route_incident
@@ -37,6 +38,7 @@ from intake.schemas import (
 )
 from intake.services import Services
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["api"])
 bearer = HTTPBearer(auto_error=False)
 READERS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.POLICE, Role.SOCIAL_WORKER}
@@ -49,7 +51,7 @@ def services_of(request: Request) -> Services:
     return services
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
@@ -59,12 +61,17 @@ def current_user(
     services = services_of(request)
     user = services.token_cache.get(credentials.credentials)
     if user is None:
-        with services.db.reader() as session:
-            user = user_for_token(session=session, token=credentials.credentials)
-        if user is not None:
-            services.token_cache.put(credentials.credentials, user)
+        user = await run_in_threadpool(_user_for_token, services, credentials.credentials)
     if user is None:
         raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+    return user
+
+
+def _user_for_token(services: Services, token: str) -> User | None:
+    with services.db.reader() as session:
+        user = user_for_token(session=session, token=token)
+    if user is not None:
+        services.token_cache.put(token, user)
     return user
 
 
@@ -109,28 +116,19 @@ async def create_tip(
         extra={k: v for k, v in extra.items() if v},
     )
     services = services_of(request)
-
-    def store() -> TipAccepted:
-        with services.db.writer() as session:
-            (result,) = accept(
-                session=session,
-                cipher=services.cipher,
-                messages=(message,),
-                raw_body=body,
-                options=services.ingest,
-            )
-            status = "new"
-            if result.incident_id is not None:
-                incident = session.get(Incident, result.incident_id)
-                status = incident.status if incident else status
-        services.wakeup.set()
-        if result.duplicate:
-            response.status_code = 200
-        elif result.incident_id is None:
-            response.status_code = 202
-        return TipAccepted(id=result.incident_id, reference=result.reference, status=status)
-
-    return await run_in_threadpool(store)
+    try:
+        (result,) = await services.intake.store(Submission((message,), body))
+    except Exception as error:
+        # Nothing was stored: the partner must send it again.
+        log.exception("partner tip could not be stored")
+        raise HTTPException(503, "temporarily unavailable; send the tip again") from error
+    if result.duplicate:
+        response.status_code = 200
+    elif result.incident_id is None:
+        response.status_code = 202
+    return TipAccepted(
+        id=result.incident_id, reference=result.reference, status=result.status or "new"
+    )
 
 
 def _encode_cursor(incident_id: int) -> str:

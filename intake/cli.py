@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from intake.settings import Settings
 
 log = logging.getLogger("hotline111")
+SWITCH_INTERVAL_SECONDS = 0.001  # the interpreter default is 0.005
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -68,6 +69,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 demo = read_directory(DEMO_DIRECTORY, services.geography)
                 save_units(session=session, units=demo.units, demo=True)
                 log.warning("demo mode: loaded %d DEMO units (not real contacts)", len(demo.units))
+    # The pipeline's threads share the interpreter with the web server; a short switch
+    # interval hands the lock back to the server often, so a tip is answered promptly
+    # even while the pipeline is busy.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 

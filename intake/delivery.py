@@ -8,17 +8,25 @@ contact channel, and when none is left the alert is dead-lettered for the consol
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
 from intake import jobs
 from intake.incidents import add_event
-from intake.models import Alert, Incident, Message, Tipster, Unit, utcnow
+from intake.jobs import ClaimedJob
+from intake.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
 from intake.services import Services
 
 log = logging.getLogger(__name__)
+SEND_CONCURRENCY = 8  # provider calls in flight at once
+ALERTS = cast(Table, Alert.__table__)
+EVENTS = cast(Table, Event.__table__)
 
 
 class DeliveryRetry(Exception):
@@ -31,13 +39,33 @@ class DeliveryRetry(Exception):
 
 def _send(services: Services, message: OutboundMessage) -> str:
     """Send through the channel's adapter from a worker thread; returns the provider id."""
+    (outcome,) = _send_all(services, [message])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _send_all(services: Services, messages: list[OutboundMessage]) -> list[str | BaseException]:
+    """Send several messages at once (each provider call waits on the network, not on the
+    others); each outcome is the provider's message id or the error it raised."""
     from intake.worker import run_async
 
-    adapter = services.adapters.get(message.channel)
-    if adapter is None:
-        raise SendError(f"{message.channel} is not enabled", retryable=False)
-    result = run_async(lambda: adapter.send(message))
-    return str(getattr(result, "provider_message_id", ""))
+    async def every() -> list[str | BaseException]:
+        # A few at a time: the HTTP clients' pools check every connection for every
+        # waiting request, so a deep queue costs more than it saves.
+        in_flight = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def one(message: OutboundMessage) -> str:
+            adapter = services.adapters.get(message.channel)
+            if adapter is None:
+                raise SendError(f"{message.channel} is not enabled", retryable=False)
+            async with in_flight:
+                result = await adapter.send(message)
+            return str(getattr(result, "provider_message_id", ""))
+
+        return await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
+
+    return run_async(every)  # type: ignore[return-value]
 
 
 def unit_contacts(unit: Unit, order: tuple[str, ...]) -> list[tuple[Channel, str]]:
@@ -54,51 +82,117 @@ def unit_contacts(unit: Unit, order: tuple[str, ...]) -> list[tuple[Channel, str
     ]
 
 
-def deliver_alert(services: Services, key: str) -> None:
-    """Send one alert; fail over or dead-letter on a permanent error."""
-    with services.db.writer() as session:
-        alert = session.get(Alert, int(key), with_for_update=True)
-        if alert is None or alert.state not in ("pending", "sending"):
-            return
-        alert.state = "sending"
-        alert.attempts += 1
-        message = OutboundMessage(
-            channel=Channel(alert.channel),
-            recipient=alert.recipient,
-            text=alert.text,
-            ack_reference=alert.idempotency_key.split("/")[0],
-            idempotency_key=alert.idempotency_key,
-        )
-    try:
-        provider_id = _send(services, message)
-    except SendError as exc:
-        if exc.retryable:
-            with services.db.writer() as session:
-                alert = session.get(Alert, int(key))
-                if alert is not None:
-                    alert.state = "pending"
-                    alert.last_error = str(exc)[:500]
-            raise DeliveryRetry(str(exc), exc.retry_after) from exc
-        with services.db.writer() as session:
-            _fail_over(session=session, services=services, alert_id=int(key), error=str(exc))
-        return
-    with services.db.writer() as session:
-        alert = session.get(Alert, int(key))
-        if alert is None:
-            return
-        alert.state = "sent"
-        alert.sent_at = utcnow()
-        alert.provider_message_id = provider_id or None
-        incident = session.get(Incident, alert.incident_id)
-        if incident is not None:
-            add_event(
-                session=session,
-                incident=incident,
-                actor="system",
-                action="alert_sent",
-                detail={"unit_id": alert.unit_id, "channel": alert.channel},
+@dataclass(frozen=True)
+class _Sendable:
+    message: OutboundMessage
+    incident_id: int
+    unit_id: str
+
+
+def deliver_alert(services: Services, job: ClaimedJob) -> None:
+    """Send one alert (see `deliver_alerts`)."""
+    deliver_alerts(services, [job])
+
+
+def deliver_alerts(services: Services, batch: list[ClaimedJob]) -> None:
+    """Send the alerts of a batch of `deliver` jobs together, then record every outcome.
+
+    The jobs' leases keep any other worker off these alerts while they are sent. Sent:
+    marked sent, on the timeline, job done. A retryable error: the job is retried with
+    backoff (the provider's retry-after wins). A permanent one: this channel is dead and
+    the unit's next contact channel is queued, or the alert is dead-lettered for the
+    console. All of it is written in one transaction after the sends.
+    """
+    with services.db.reader() as session:
+        alerts = session.scalars(select(Alert).where(Alert.id.in_([int(j.key) for j in batch])))
+        sendable = {
+            alert.id: _Sendable(
+                OutboundMessage(
+                    channel=Channel(alert.channel),
+                    recipient=alert.recipient,
+                    text=alert.text,
+                    ack_reference=alert.idempotency_key.split("/")[0],
+                    idempotency_key=alert.idempotency_key,
+                ),
+                alert.incident_id,
+                alert.unit_id,
             )
-    log.info("alert %s sent on %s", key, message.channel)
+            for alert in alerts
+            if alert.state in ("pending", "sending")
+        }
+    to_send = [job for job in batch if int(job.key) in sendable]
+    outcomes = _send_all(services, [sendable[int(job.key)].message for job in to_send])
+    sent = [
+        (job, sendable[int(job.key)], outcome)
+        for job, outcome in zip(to_send, outcomes, strict=True)
+        if not isinstance(outcome, BaseException)
+    ]
+    with services.db.writer(durable=False) as session:
+        for job in batch:
+            if int(job.key) not in sendable:
+                job.finish(session)  # already sent, dead or gone: nothing to do
+        for job, outcome in zip(to_send, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                _record_failure(session, services, job, outcome)
+        if sent:
+            _record_sent(session, sent)
+
+
+def _record_sent(session: Session, sent: list[tuple[ClaimedJob, _Sendable, str]]) -> None:
+    """Mark alerts sent, put them on their timelines and complete their jobs, in bulk."""
+    now = utcnow()
+    connection = session.connection()
+    connection.execute(
+        update(ALERTS)
+        .where(ALERTS.c.id == bindparam("alert_id"))
+        .values(
+            state="sent",
+            attempts=ALERTS.c.attempts + 1,
+            sent_at=now,
+            provider_message_id=bindparam("provider_id"),
+        ),
+        [
+            {"alert_id": int(job.key), "provider_id": provider_id or None}
+            for job, _, provider_id in sent
+        ],
+    )
+    connection.execute(
+        insert(EVENTS),
+        [
+            {
+                "incident_id": alert.incident_id,
+                "at": now,
+                "actor": "system",
+                "action": "alert_sent",
+                "detail": {"unit_id": alert.unit_id, "channel": str(alert.message.channel)},
+            }
+            for _, alert, _ in sent
+        ],
+    )
+    jobs.complete_many(session=session, job_ids=[job.id for job, _, _ in sent])
+    for job, alert, _ in sent:
+        job.finished = True
+        log.info("alert %s sent on %s", job.key, alert.message.channel)
+
+
+def _record_failure(
+    session: Session, services: Services, job: ClaimedJob, outcome: BaseException
+) -> None:
+    """A permanent error fails over to the next channel; any other is retried later."""
+    alert_id = int(job.key)
+    if isinstance(outcome, SendError) and not outcome.retryable:
+        _fail_over(session=session, services=services, alert_id=alert_id, error=str(outcome))
+        job.finish(session)
+        return
+    error = str(outcome) if isinstance(outcome, SendError) else type(outcome).__name__
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id)
+        .values(state="pending", attempts=Alert.attempts + 1, last_error=error[:500])
+        .execution_options(synchronize_session=False)
+    )
+    job.retry(session, error=error, retry_after=getattr(outcome, "retry_after", None))
+    log.warning("alert %s not sent yet (%s); retrying", alert_id, error[:100])
 
 
 def _fail_over(*, session, services: Services, alert_id: int, error: str) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +265,7 @@ def queue_alert(
     )
     session.add(alert)
     session.flush()
-    jobs.enqueue(session=session, kind="deliver", key=str(alert.id))
+    jobs.enqueue(session=session, kind="deliver", key=str(alert.id), new=True)
     return alert
 
 
@@ -192,8 +286,9 @@ def queue_reply(*, session, incident_id: int, text: str) -> Message:  # type: ig
     return message
 
 
-def send_reply(services: Services, key: str) -> None:
+def send_reply(services: Services, job: ClaimedJob) -> None:
     """Send an outbound message to the tipster on the channel they wrote from."""
+    key = job.key
     with services.db.reader() as session:
         message = session.get(Message, int(key))
         if message is None or message.delivery_state != "pending":
@@ -204,10 +299,11 @@ def send_reply(services: Services, key: str) -> None:
         channel = Channel(message.channel)
         text = message.text
     if not handle or channel not in (Channel.TELEGRAM, Channel.ZALO, Channel.SMS):
-        with services.db.writer() as session:
+        with services.db.writer(durable=False) as session:
             stored = session.get(Message, int(key))
             if stored is not None:
                 stored.delivery_state = "undeliverable"
+            job.finish(session)
         return
     try:
         _send(services, OutboundMessage(channel=channel, recipient=handle, text=text))
@@ -217,7 +313,8 @@ def send_reply(services: Services, key: str) -> None:
         state = "failed"
     else:
         state = "sent"
-    with services.db.writer() as session:
+    with services.db.writer(durable=False) as session:
         stored = session.get(Message, int(key))
         if stored is not None:
             stored.delivery_state = state
+        job.finish(session)

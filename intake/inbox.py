@@ -5,6 +5,11 @@ and, inside a savepoint of the same transaction, turns it into an incident right
 the answer can carry the reference. If that step fails, the savepoint is rolled back and
 an `ingest` job is committed with the stored tip instead: the worker ingests it later.
 Nothing is answered before the commit, so a crash loses only unanswered requests.
+
+`accept_batch` does the same for many requests at once (the group commit of
+`intake.group_commit`): one multi-row insert into the inbox, and the messages that can only
+open a new incident (an anonymous partner or web-form tip) become incidents in a few
+bulk statements; the rest go through `accept`'s path one by one.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,11 +27,26 @@ from sqlalchemy.orm import Session
 from channels.base import Channel, InboundMessage
 from intake import jobs
 from intake.crypto import Cipher
-from intake.incidents import IngestOptions, ingest_item
-from intake.models import InboxItem, Incident, utcnow
+from intake.db import Database
+from intake.incidents import (
+    ANONYMOUS_CHANNELS,
+    NOT_INCIDENTS,
+    IngestOptions,
+    allocate_references,
+    clean_text,
+    ingest_item,
+)
+from intake.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
 from intake.serialize import dump_message
 
 log = logging.getLogger(__name__)
+
+# The tables, for the Core statements of the bulk path.
+INBOX = cast(Table, InboxItem.__table__)
+INCIDENTS = cast(Table, Incident.__table__)
+MESSAGES = cast(Table, Message.__table__)
+EVENTS = cast(Table, Event.__table__)
+JOBS = cast(Table, Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +58,15 @@ class Accepted:
     incident_id: int | None
     reference: str | None
     created: bool  # a new incident (not a follow-up or a repeat)
+    status: str | None = None  # the incident's status when answered
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One provider request's messages and the raw body to keep with the first."""
+
+    messages: tuple[InboundMessage, ...]
+    raw_body: bytes | None
 
 
 def _insert(
@@ -63,14 +93,14 @@ def _insert(
 def _existing(session: Session, message: InboundMessage) -> Accepted:
     """The outcome of the first delivery of a repeated message."""
     row = session.execute(
-        select(InboxItem.id, InboxItem.incident_id, Incident.reference)
+        select(InboxItem.id, InboxItem.incident_id, Incident.reference, Incident.status)
         .outerjoin(Incident, Incident.id == InboxItem.incident_id)
         .where(
             InboxItem.channel == message.channel,
             InboxItem.provider_message_id == message.provider_message_id,
         )
     ).one()
-    return Accepted(row[0], True, row[1], row[2], False)
+    return Accepted(row[0], True, row[1], row[2], False, row[3])
 
 
 def accept(
@@ -111,9 +141,233 @@ def accept(
                 incident_id=incident.id if incident else None,
                 reference=incident.reference if incident else None,
                 created=created,
+                status=incident.status if incident else None,
             )
         )
     return results
+
+
+def accept_batch(
+    *,
+    db: Database,
+    cipher: Cipher,
+    submissions: list[Submission],
+    options: IngestOptions,
+) -> list[list[Accepted] | Exception]:
+    """Store and ingest many requests in one transaction, committed before returning.
+
+    Each request's outcome is its list of `Accepted`, or the exception that kept it out.
+    Should the shared transaction fail, it is rolled back and the requests are stored
+    again one by one (each in a savepoint), so one bad request keeps none of the others out.
+    """
+    try:
+        with db.writer() as session:
+            return list(_accept_in_bulk(session, cipher, submissions, options))
+    except Exception:
+        log.exception("bulk intake of %s requests failed; one by one now", len(submissions))
+    outcomes: list[list[Accepted] | Exception] = []
+    with db.writer() as session:
+        for submission in submissions:
+            try:
+                with session.begin_nested():
+                    outcomes.append(
+                        accept(
+                            session=session,
+                            cipher=cipher,
+                            messages=submission.messages,
+                            raw_body=submission.raw_body,
+                            options=options,
+                        )
+                    )
+            except Exception as error:
+                log.exception("a request could not be stored")
+                outcomes.append(error)
+    return outcomes
+
+
+def _opens_new_incident(message: InboundMessage) -> bool:
+    """True for a message that can only open an incident of its own: an anonymous partner
+    or web-form tip has no tipster to find and no conversation to join."""
+    return (
+        message.kind not in NOT_INCIDENTS
+        and message.channel in ANONYMOUS_CHANNELS
+        and not (message.sender_phone or message.sender_name)
+        and not message.conversation_key
+        and not message.urgent
+    )
+
+
+def _accept_in_bulk(
+    session: Session, cipher: Cipher, submissions: list[Submission], options: IngestOptions
+) -> list[list[Accepted]]:
+    """Insert every inbox row in one statement, then ingest: in bulk where possible."""
+    now = utcnow()
+    rows = []
+    for submission in submissions:
+        for index, message in enumerate(submission.messages):
+            raw = submission.raw_body if index == 0 else None
+            rows.append(
+                {
+                    "channel": str(message.channel),
+                    "provider_message_id": message.provider_message_id,
+                    "received_at": now,
+                    "state": "pending",
+                    "message": cipher.encrypt(dump_message(message)),
+                    "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
+                }
+            )
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted = (
+        session.connection()
+        .execute(
+            dialect_insert(INBOX)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id),
+            rows,
+        )
+        .all()
+    )
+    new_ids = {(channel, provider_id): inbox_id for inbox_id, channel, provider_id in inserted}
+    # The first message with a key owns the new row; a repeat (here or earlier) is a duplicate.
+    owned: dict[tuple[int, int], int] = {}
+    for s_index, submission in enumerate(submissions):
+        for m_index, message in enumerate(submission.messages):
+            key = (str(message.channel), message.provider_message_id)
+            inbox_id = new_ids.pop(key, None)
+            if inbox_id is not None:
+                owned[(s_index, m_index)] = inbox_id
+    fresh = [
+        (position, inbox_id, submissions[position[0]].messages[position[1]])
+        for position, inbox_id in owned.items()
+    ]
+    bulk = [item for item in fresh if _opens_new_incident(item[2])]
+    made = _new_incidents_in_bulk(session, bulk) if bulk else {}
+    for position, inbox_id, message in fresh:
+        if position in made:
+            continue
+        made[position] = _ingest_one(session, cipher, inbox_id, message, options)
+    outcomes: list[list[Accepted]] = []
+    for s_index, submission in enumerate(submissions):
+        results = []
+        for m_index, message in enumerate(submission.messages):
+            outcome = made.get((s_index, m_index))
+            results.append(outcome if outcome is not None else _existing(session, message))
+        outcomes.append(results)
+    return outcomes
+
+
+def _ingest_one(
+    session: Session, cipher: Cipher, inbox_id: int, message: InboundMessage, options: IngestOptions
+) -> Accepted:
+    """`accept`'s inline ingest of one stored message (an ingest job if it fails)."""
+    try:
+        with session.begin_nested():
+            outcome = ingest_item(
+                session=session, cipher=cipher, inbox_id=inbox_id, options=options, message=message
+            )
+    except Exception:
+        log.exception("inline ingest failed for inbox item %s", inbox_id)
+        jobs.enqueue(session=session, kind="ingest", key=str(inbox_id))
+        return Accepted(inbox_id, False, None, None, False)
+    incident = outcome.incident
+    return Accepted(
+        inbox_id=inbox_id,
+        duplicate=False,
+        incident_id=incident.id if incident else None,
+        reference=incident.reference if incident else None,
+        created=outcome.created,
+        status=incident.status if incident else None,
+    )
+
+
+def _new_incidents_in_bulk(
+    session: Session, items: list[tuple[tuple[int, int], int, InboundMessage]]
+) -> dict[tuple[int, int], Accepted]:
+    """One new incident per message, with its message, timeline entry, job and inbox link,
+    in a handful of statements: what `ingest_item` does for such a message, in bulk."""
+    references = allocate_references(session=session, at=[m.received_at for _, _, m in items])
+    incident_rows: list[dict[str, object]] = []
+    for (_, _, message), reference in zip(items, references, strict=True):
+        extra = message.extra
+        external_id = extra.get("external_id")
+        incident_rows.append(
+            {
+                "reference": reference,
+                "status": str(Status.NEW),
+                "channel": str(message.channel),
+                "external_id": clean_text(external_id) if external_id else None,
+                "conversation_key": None,
+                "received_at": message.received_at,
+                "last_message_at": message.received_at,
+                "tipster_id": None,
+                "location_text": clean_text(extra["location_text"])
+                if extra.get("location_text")
+                else None,
+                "victim_age": int(extra["victim_age"]) if extra.get("victim_age") else None,
+                "victim_gender": extra.get("victim_gender") or None,
+                "latitude": message.latitude if message.longitude is not None else None,
+                "longitude": message.longitude if message.latitude is not None else None,
+                "reasons": [],
+                "categories": [],
+                "location_candidates": [],
+                "support_given": [],
+            }
+        )
+    # Core statements on the session's connection: the ORM's per-statement work would cost
+    # more than the inserts themselves.
+    connection = session.connection()
+    incident_ids = (
+        connection.execute(
+            insert(INCIDENTS).returning(INCIDENTS.c.id, sort_by_parameter_order=True), incident_rows
+        )
+        .scalars()
+        .all()
+    )
+    message_rows: list[dict[str, object]] = []
+    event_rows: list[dict[str, object]] = []
+    job_rows: list[dict[str, object]] = []
+    inbox_rows: list[dict[str, object]] = []
+    for (_, inbox_id, message), incident_id in zip(items, incident_ids, strict=True):
+        message_rows.append(
+            {
+                "incident_id": incident_id,
+                "inbox_id": inbox_id,
+                "direction": "in",
+                "channel": str(message.channel),
+                "kind": str(message.kind),
+                "text": clean_text(message.text),
+                "attachments": [a.__dict__ for a in message.attachments],
+                "latitude": message.latitude,
+                "longitude": message.longitude,
+                "created_at": message.received_at,
+            }
+        )
+        event_rows.append(
+            {
+                "incident_id": incident_id,
+                "actor": "system",
+                "action": "created",
+                "detail": {"channel": str(message.channel)},
+            }
+        )
+        job_rows.append({"kind": "process", "key": str(incident_id)})
+        inbox_rows.append({"inbox_id": inbox_id, "new_incident_id": incident_id})
+    connection.execute(insert(MESSAGES), message_rows)
+    connection.execute(insert(EVENTS), event_rows)
+    connection.execute(insert(JOBS), job_rows)
+    connection.execute(
+        update(INBOX)
+        .where(INBOX.c.id == bindparam("inbox_id"))
+        .values(state="ingested", incident_id=bindparam("new_incident_id")),
+        inbox_rows,
+    )
+    log.info("%s inbox items -> %s new incidents", len(items), len(items))
+    return {
+        position: Accepted(inbox_id, False, incident_id, reference, True, str(Status.NEW))
+        for (position, inbox_id, _), incident_id, reference in zip(
+            items, incident_ids, references, strict=True
+        )
+    }
 
 
 def store_malformed(

@@ -89,23 +89,48 @@ class IngestOutcome:
 
 def allocate_reference(*, session: Session, at: datetime) -> str:
     """The next short human reference, 111-YYMM-NNNN, numbered per month (Vietnam time)."""
-    period = at.astimezone(VN_TZ).strftime("%y%m")
+    (reference,) = allocate_references(session=session, at=[at])
+    return reference
+
+
+def allocate_references(*, session: Session, at: list[datetime]) -> list[str]:
+    """One reference for each time in `at`, in order: one counter update per month."""
+    periods = [moment.astimezone(VN_TZ).strftime("%y%m") for moment in at]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    upsert = (
-        insert(Counter)
-        .values(name=f"ref:{period}", value=1)
-        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
-        .returning(Counter.value)
-    )
-    updated = session.execute(upsert).scalar_one()
-    return f"111-{period}-{updated:04d}"
+    next_number: dict[str, int] = {}
+    for period in dict.fromkeys(periods):
+        count = periods.count(period)
+        upsert = (
+            insert(Counter)
+            .values(name=f"ref:{period}", value=count)
+            .on_conflict_do_update(
+                index_elements=[Counter.name], set_={"value": Counter.value + count}
+            )
+            .returning(Counter.value)
+        )
+        last = session.execute(upsert).scalar_one()
+        next_number[period] = last - count + 1
+    references = []
+    for period in periods:
+        references.append(f"111-{period}-{next_number[period]:04d}")
+        next_number[period] += 1
+    return references
 
 
 def add_event(
     *, session: Session, incident: Incident, actor: str, action: str, detail: dict[str, Any]
 ) -> None:
     """Append one entry to the incident's timeline."""
-    session.add(Event(incident_id=incident.id, actor=actor, action=action, detail=detail))
+    add_event_for(
+        session=session, incident_id=incident.id, actor=actor, action=action, detail=detail
+    )
+
+
+def add_event_for(
+    *, session: Session, incident_id: int, actor: str, action: str, detail: dict[str, Any]
+) -> None:
+    """Append one entry to the timeline of the incident with this id (no need to load it)."""
+    session.add(Event(incident_id=incident_id, actor=actor, action=action, detail=detail))
 
 
 def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipster | None:

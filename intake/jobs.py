@@ -12,24 +12,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake.models import Job, utcnow
 
 LEASE = timedelta(seconds=60)
+JOBS = cast(Table, Job.__table__)
 MAX_ATTEMPTS = 8
 
 
-@dataclass(frozen=True)
+@dataclass
 class ClaimedJob:
-    """A job a worker holds the lease on."""
+    """A job a worker holds the lease on.
+
+    A handler may `finish` (or `retry`) it inside its own last write transaction (one
+    commit instead of two); otherwise the worker completes it after the handler returns.
+    """
 
     id: int
     kind: str
     key: str
     attempts: int
+    finished: bool = False
+
+    def finish(self, session: Session) -> None:
+        """Complete the job in the caller's transaction (committed with the handler's work)."""
+        complete(session=session, job_id=self.id)
+        self.finished = True
+
+    def retry(self, session: Session, *, error: str, retry_after: float | None = None) -> None:
+        """Record a failure in the caller's transaction: retried later with backoff."""
+        fail(session=session, job_id=self.id, error=error, retry_after=retry_after)
+        self.finished = True
 
 
 def enqueue(
@@ -94,20 +111,27 @@ def claim(*, session: Session, kinds: tuple[str, ...], limit: int = 20) -> list[
 
 
 def complete(*, session: Session, job_id: int) -> None:
-    """Mark a job done unless it was re-enqueued while it ran."""
-    job = session.get(Job, job_id, with_for_update=True)
-    if job is None:
-        return
-    job.locked_until = None
-    if job.rerun:
-        # Enqueued again while it ran (a follow-up message arrived): run it once more.
-        job.rerun = False
-        job.attempts = 0
-        job.run_at = utcnow()
-        return
-    job.state = "done"
-    job.done_at = utcnow()
-    job.locked_until = None
+    """Mark a job done unless it was re-enqueued while it ran (one statement)."""
+    complete_many(session=session, job_ids=[job_id])
+
+
+def complete_many(*, session: Session, job_ids: list[int]) -> None:
+    """`complete` for several jobs, in one statement run for each."""
+    now = utcnow()
+    session.connection().execute(
+        update(JOBS)
+        .where(JOBS.c.id == bindparam("job_id"))
+        .values(
+            # Enqueued again while it ran (a follow-up message arrived): run it once more.
+            state=case((JOBS.c.rerun, JOBS.c.state), else_="done"),
+            attempts=case((JOBS.c.rerun, 0), else_=JOBS.c.attempts),
+            run_at=case((JOBS.c.rerun, now), else_=JOBS.c.run_at),
+            done_at=case((JOBS.c.rerun, JOBS.c.done_at), else_=now),
+            rerun=False,
+            locked_until=None,
+        ),
+        [{"job_id": job_id} for job_id in job_ids],
+    )
 
 
 def fail(*, session: Session, job_id: int, error: str, retry_after: float | None = None) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session, lazyload
 
 from channels.base import Channel
 from intake import jobs
@@ -13,8 +14,9 @@ from intake.acks import escalation_key
 from intake.alerts import alert_text
 from intake.delivery import queue_alert, queue_reply
 from intake.incidents import add_event
+from intake.jobs import ClaimedJob
 from intake.models import Assignment, Event, Incident, Status, Unit, utcnow
-from intake.pipeline import analyse, apply
+from intake.pipeline import Analysis, analyse, apply
 from intake.services import Services
 from routing.plan import (
     Directory,
@@ -27,6 +29,9 @@ from routing.plan import (
 
 log = logging.getLogger(__name__)
 ROUTABLE = {Status.TRIAGED, Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS}
+# Incidents written per transaction: few enough that a tip waiting to be stored (on
+# SQLite's single writer) never waits long behind the pipeline.
+WRITE_CHUNK = 4
 CHAT_CHANNELS = {Channel.TELEGRAM, Channel.ZALO, Channel.SMS}
 ASK_LOCATION = (
     "Tổng đài 111 đã nhận tin của bạn (mã {reference}). Bạn cho biết việc này xảy ra ở "
@@ -34,8 +39,31 @@ ASK_LOCATION = (
 )
 
 
-def unit_record(unit: Unit) -> UnitRecord:
-    """A directory row as the routing library sees it."""
+class UnitColumns(Protocol):
+    """What a directory row has: a Unit, or a plain row of its columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def province_code(self) -> int: ...
+    @property
+    def ward_code(self) -> int | None: ...
+    @property
+    def telegram_chat_id(self) -> str | None: ...
+    @property
+    def zalo_user_id(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+
+
+def unit_record(unit: UnitColumns) -> UnitRecord:
+    """A directory row (a Unit, or a plain row of its columns) as routing sees it."""
     return UnitRecord(
         id=unit.id,
         kind=UnitKind(unit.kind),
@@ -53,23 +81,41 @@ def directory_for(
     session: Session, *, ward_code: int | None, province_code: int | None
 ) -> Directory:
     """The units that can matter for one place: its commune, its province, the supervisors."""
-    conditions = [Unit.kind == UnitKind.HOTLINE_SUPERVISOR]
+    # One indexed query per part, not one OR over the whole directory (a full scan).
+    columns = (
+        Unit.id,
+        Unit.kind,
+        Unit.name,
+        Unit.province_code,
+        Unit.ward_code,
+        Unit.telegram_chat_id,
+        Unit.zalo_user_id,
+        Unit.phone,
+        Unit.email,
+    )
+    parts = [select(*columns).where(Unit.kind == UnitKind.HOTLINE_SUPERVISOR)]
     if ward_code is not None:
-        conditions.append(Unit.ward_code == ward_code)
+        parts.append(select(*columns).where(Unit.ward_code == ward_code))
     if province_code is not None:
-        conditions.append((Unit.province_code == province_code) & Unit.ward_code.is_(None))
-    units = session.scalars(select(Unit).where(or_(*conditions)))
-    return Directory(unit_record(u) for u in units)
+        parts.append(
+            select(*columns).where(Unit.province_code == province_code, Unit.ward_code.is_(None))
+        )
+    # Plain rows, not ORM objects: this runs for every incident routed.
+    rows = session.execute(union(*parts))
+    return Directory(unit_record(row) for row in rows)
 
 
-def plan_for(session: Session, services: Services, incident: Incident) -> RoutePlan:
+def plan_for(
+    session: Session, services: Services, incident: Incident, directory: Directory | None = None
+) -> RoutePlan:
     """The route plan of an incident as it stands."""
     return plan_routes(
         level=incident.level,
         categories=list(incident.categories),
         ward_code=incident.ward_code,
         province_code=incident.province_code,
-        directory=directory_for(
+        directory=directory
+        or directory_for(
             session, ward_code=incident.ward_code, province_code=incident.province_code
         ),
         recipients=services.pipeline.rules.recipients,
@@ -128,6 +174,7 @@ def assign(
             kind="escalate",
             key=escalation_key(assignment.id),
             run_at=utcnow() + deadline,
+            new=True,  # the assignment was created just now: no timer can exist yet
         )
     add_event(
         session=session,
@@ -162,15 +209,15 @@ def route_incident(
     *, session: Session, services: Services, incident: Incident, actor: str
 ) -> RoutePlan:
     """Route an incident by the policy; routing again only adds units, never duplicates."""
-    plan = plan_for(session, services, incident)
+    directory = directory_for(
+        session, ward_code=incident.ward_code, province_code=incident.province_code
+    )
+    plan = plan_for(session, services, incident, directory)
     if incident.status not in ROUTABLE:
         return plan
     if plan.needs_location:
         _ask_for_location(session, incident)
         return plan
-    directory = directory_for(
-        session, ward_code=incident.ward_code, province_code=incident.province_code
-    )
     added = 0
     for target in plan.targets:
         unit = directory.units[target.unit_id]
@@ -185,29 +232,66 @@ def route_incident(
     return plan
 
 
-def process_and_route(services: Services, key: str) -> None:
-    """The `process` job: locate and triage while only reading, then write and route.
+def process_and_route(services: Services, job: ClaimedJob) -> None:
+    """The `process` job for one incident (see `process_incidents`)."""
+    process_incidents(services, [job])
+
+
+def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
+    """`process` jobs: locate and triage while only reading, then write and route.
 
     The CPU-heavy part runs outside the write transaction, so on SQLite the single writer
-    is held only for the writes. A follow-up that arrives in between re-runs the job.
+    is held only for the writes; a few incidents share each write transaction, each in its
+    own savepoint (one that fails is retried alone). A follow-up that arrives in between
+    re-runs the job.
     """
+    ids = [int(job.key) for job in batch]
     with services.db.reader() as session:
-        incident = session.get(Incident, int(key))
-        if incident is None:
-            return
-        analysis = analyse(session=session, incident=incident, context=services.pipeline)
-    with services.db.writer() as session:
-        incident = session.get(Incident, int(key), with_for_update=True)
-        if incident is None:
-            return
-        apply(session=session, incident=incident, analysis=analysis)
-        route_incident(session=session, services=services, incident=incident, actor="system")
+        incidents = session.scalars(select(Incident).where(Incident.id.in_(ids))).all()
+        analyses = {
+            incident.id: analyse(session=session, incident=incident, context=services.pipeline)
+            for incident in incidents
+        }
+    for start in range(0, len(batch), WRITE_CHUNK):
+        _write_and_route(services, batch[start : start + WRITE_CHUNK], analyses)
 
 
-def escalate(services: Services, key: str) -> None:
+def _write_and_route(
+    services: Services, chunk: list[ClaimedJob], analyses: dict[int, Analysis]
+) -> None:
+    """Apply the analyses and route, a few incidents per transaction (each in a savepoint)."""
+    ids = [int(job.key) for job in chunk if int(job.key) in analyses]
+    with services.db.writer(durable=False) as session:
+        locked = session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(ids))
+            .options(lazyload(Incident.messages))  # the analysis has read them already
+            .with_for_update()
+        ).all()
+        by_id = {incident.id: incident for incident in locked}
+        for job in chunk:
+            incident = by_id.get(int(job.key))
+            if incident is None:
+                job.finish(session)  # gone: nothing to do
+                continue
+            try:
+                with session.begin_nested():
+                    apply(session=session, incident=incident, analysis=analyses[incident.id])
+                    route_incident(
+                        session=session, services=services, incident=incident, actor="system"
+                    )
+            except Exception as exc:
+                log.warning("incident %s not processed: %s", job.key, type(exc).__name__)
+                log.debug("process failure", exc_info=True)
+                job.retry(session, error=f"{type(exc).__name__}: {exc}")
+                continue
+            job.finish(session)
+
+
+def escalate(services: Services, job: ClaimedJob) -> None:
     """An acknowledgement deadline passed: alert the next unit up, and set its own timer."""
-    with services.db.writer() as session:
-        assignment = session.get(Assignment, int(key), with_for_update=True)
+    with services.db.writer(durable=False) as session:
+        assignment = session.get(Assignment, int(job.key), with_for_update=True)
         if assignment is None or assignment.acknowledged_at is not None:
             return
         incident = session.get(Incident, assignment.incident_id)

@@ -12,6 +12,7 @@ from channels.base import Channel, ChannelAdapter
 from intake.channel_setup import build_adapters
 from intake.crypto import Cipher, demo_secret, hash_token
 from intake.db import Database
+from intake.group_commit import IntakeWriter
 from intake.incidents import IngestOptions
 from intake.models import User
 from intake.pipeline import PipelineContext
@@ -59,9 +60,16 @@ class Services:
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     wakeup: threading.Event = field(default_factory=threading.Event)
     token_cache: TokenCache = field(default_factory=TokenCache)
+    intake: IntakeWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = IntakeWriter(
+            db=self.db, cipher=self.cipher, options=self.ingest, on_commit=self.wakeup.set
+        )
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Store what is queued, then release the database connections."""
+        self.intake.stop()
         self.db.dispose()
 
 

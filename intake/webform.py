@@ -20,10 +20,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from starlette.concurrency import run_in_threadpool
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake.inbox import accept
+from intake.inbox import Submission
 from intake.models import utcnow
 from intake.services import Services
 
@@ -228,19 +227,8 @@ async def submit_report(request: Request) -> Response:
         return _page(request, services, status=429, error=t["slow"], form=form)
     message = _message(form, str(nonce), services)
 
-    def store() -> str | None:
-        with services.db.writer() as session:
-            (result,) = accept(
-                session=session,
-                cipher=services.cipher,
-                messages=(message,),
-                raw_body=None,
-                options=services.ingest,
-            )
-        services.wakeup.set()
-        return result.reference
-
-    reference = await run_in_threadpool(store)
+    (result,) = await services.intake.store(Submission((message,), None))
+    reference = result.reference
     return templates.TemplateResponse(
         request, "report_done.html", {"t": t, "lang": _lang(request), "reference": reference}
     )

@@ -20,7 +20,7 @@ from channels.base import (
 )
 from channels.prompts import RECEIVED
 from intake.delivery import queue_reply
-from intake.inbox import Accepted, accept, store_malformed
+from intake.inbox import Accepted, Submission, store_malformed
 from intake.services import Services
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,7 @@ def _store(
     services: Services, adapter: ChannelAdapter, parsed: ParsedRequest, body: bytes
 ) -> Response:
     """Store the messages durably, then build the provider's answer."""
-    with services.db.writer() as session:
-        results = accept(
-            session=session,
-            cipher=services.cipher,
-            messages=parsed.messages,
-            raw_body=body,
-            options=services.ingest,
-        )
+    results = services.intake.store_now(Submission(parsed.messages, body))
     if adapter.channel == Channel.ZALO:
         _confirm_by_message(services, results)
     services.wakeup.set()

@@ -1,8 +1,11 @@
 """Background workers: claim due jobs from the database and run them.
 
-A handler gets the services and the job's key and opens its own transactions, so a
-handler that talks to a provider never holds the (single) SQLite writer while it waits.
+A handler gets the services and the claimed job and opens its own transactions, so a
+handler that talks to a provider never holds the (single) SQLite writer while it waits;
+it completes the job in its last transaction (`job.finish`), or the worker does after it.
 A handler that raises is retried with backoff; `retry_after` on the exception wins.
+The workers' bookkeeping commits are not waited onto the disk (`durable=False`, see
+intake.db): every job is idempotent and is simply run again if a power cut loses one.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ from intake.services import Services
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Services, str], None]
+Handler = Callable[[Services, jobs.ClaimedJob], None]
+BatchHandler = Callable[[Services, list[jobs.ClaimedJob]], None]
 
 
 def transactional(step: Callable[[Session, Services, str], object]) -> Handler:
-    """A handler whose whole work is one write transaction."""
+    """A handler whose whole work, and the job's completion, is one write transaction."""
 
-    def run(services: Services, key: str) -> None:
-        with services.db.writer() as session:
-            step(session, services, key)
+    def run(services: Services, job: jobs.ClaimedJob) -> None:
+        with services.db.writer(durable=False) as session:
+            step(session, services, job.key)
+            job.finish(session)
 
     run.__name__ = getattr(step, "__name__", "handler")
     return run
@@ -60,6 +65,15 @@ def default_handlers() -> dict[str, Handler]:
     }
 
 
+def default_batch_handlers() -> dict[str, BatchHandler]:
+    """Job kinds run a batch at a time: alerts are sent together, not one after another,
+    and incidents are written in one transaction."""
+    from intake.delivery import deliver_alerts
+    from intake.routing_stage import process_incidents
+
+    return {"deliver": deliver_alerts, "process": process_incidents}
+
+
 class Worker:
     """Runs jobs of the given kinds until stopped; several may run in several processes."""
 
@@ -68,11 +82,13 @@ class Worker:
         services: Services,
         *,
         handlers: dict[str, Handler] | None = None,
+        batch_handlers: dict[str, BatchHandler] | None = None,
         poll_seconds: float = 0.2,
         name: str = "worker",
     ) -> None:
         self.services = services
         self.handlers = handlers or default_handlers()
+        self.batch_handlers = default_batch_handlers() if batch_handlers is None else batch_handlers
         self.poll_seconds = poll_seconds
         self.name = name
         self._stop = threading.Event()
@@ -80,16 +96,39 @@ class Worker:
 
     def run_once(self, limit: int = 20) -> int:
         """Claim and run the jobs due now; returns how many ran."""
-        with self.services.db.writer() as session:
+        with self.services.db.writer(durable=False) as session:
             claimed = jobs.claim(session=session, kinds=tuple(self.handlers), limit=limit)
+        batches: dict[str, list[jobs.ClaimedJob]] = {}
         for job in claimed:
-            self._run(job)
+            if job.kind in self.batch_handlers:
+                batches.setdefault(job.kind, []).append(job)
+            else:
+                self._run(job)
+        for kind, batch in batches.items():
+            self._run_batch(kind, batch)
         return len(claimed)
+
+    def _run_batch(self, kind: str, batch: list[jobs.ClaimedJob]) -> None:
+        """Run a batch handler; the jobs it did not settle are completed, or all failed."""
+        try:
+            self.batch_handlers[kind](self.services, batch)
+        except Exception as exc:
+            log.warning("%s batch of %s jobs failed: %s", kind, len(batch), type(exc).__name__)
+            log.debug("batch failure", exc_info=True)
+            with self.services.db.writer(durable=False) as session:
+                for job in batch:
+                    jobs.fail(session=session, job_id=job.id, error=f"{type(exc).__name__}: {exc}")
+            return
+        unsettled = [job for job in batch if not job.finished]
+        if unsettled:
+            with self.services.db.writer(durable=False) as session:
+                for job in unsettled:
+                    jobs.complete(session=session, job_id=job.id)
 
     def _run(self, job: jobs.ClaimedJob) -> None:
         """Run one job, then record its completion or failure."""
         try:
-            self.handlers[job.kind](self.services, job.key)
+            self.handlers[job.kind](self.services, job)
         except Exception as exc:
             log.warning(
                 "job %s %s:%s failed (attempt %s): %s",
@@ -100,7 +139,7 @@ class Worker:
                 type(exc).__name__,
             )
             log.debug("job failure", exc_info=True)
-            with self.services.db.writer() as session:
+            with self.services.db.writer(durable=False) as session:
                 jobs.fail(
                     session=session,
                     job_id=job.id,
@@ -108,8 +147,9 @@ class Worker:
                     retry_after=getattr(exc, "retry_after", None),
                 )
             return
-        with self.services.db.writer() as session:
-            jobs.complete(session=session, job_id=job.id)
+        if not job.finished:
+            with self.services.db.writer(durable=False) as session:
+                jobs.complete(session=session, job_id=job.id)
 
     def drain(self, max_rounds: int = 100) -> int:
         """Run jobs until none is due (tests and the CLI use this)."""

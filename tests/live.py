@@ -22,10 +22,20 @@ def free_port() -> int:
 
 
 def start_service(
-    env: dict[str, str], port: int, *args: str, timeout: float = 60
+    env: dict[str, str],
+    port: int,
+    *args: str,
+    timeout: float = 60,
+    command: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Run `python -m intake.cli serve` (or the given subcommand) until /healthz answers."""
-    command = [sys.executable, "-m", "intake.cli", *(args or ("serve", "--port", str(port)))]
+    """Run `python -m intake.cli serve` (or the given subcommand, or another `command`)
+    until /healthz answers on `port`."""
+    command = command or [
+        sys.executable,
+        "-m",
+        "intake.cli",
+        *(args or ("serve", "--port", str(port))),
+    ]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; a pipe
     # nobody reads would block a chatty service
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)

@@ -172,11 +172,15 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+MAX_CACHED_INDEXES = 256  # old-district indexes kept, one per set of provinces named
+
+
 class Resolver:
     """Finds the commune in a text; pure, thread-safe, loaded once."""
 
     def __init__(self, geography: Geography) -> None:
         self.geo = geography
+        self.district_indexes: dict[frozenset[int], dict[str, list[int]]] = {}
         self.province_keys: dict[str, set[int]] = {
             k: set(v) for k, v in geography.province_aliases.items()
         }
@@ -698,8 +702,18 @@ class _Scan:
         return best
 
     def _district_index(self) -> dict[str, list[int]]:
-        if not self.provinces:
-            return dict(self.geo.old_districts_by_key)
+        """Old districts by key, within the provinces named (computed once per set)."""
+        key = frozenset(self.provinces)
+        cached = self.r.district_indexes.get(key)
+        if cached is None:
+            if len(self.r.district_indexes) > MAX_CACHED_INDEXES:
+                self.r.district_indexes.clear()
+            cached = self._district_index_within() if key else dict(self.geo.old_districts_by_key)
+            self.r.district_indexes[key] = cached
+        return cached
+
+    def _district_index_within(self) -> dict[str, list[int]]:
+        """The old districts of the provinces named, by key."""
         index: dict[str, list[int]] = {}
         for key, codes in self.geo.old_districts_by_key.items():
             inside = [

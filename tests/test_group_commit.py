@@ -1,0 +1,187 @@
+"""Group commit on both databases: many requests, one transaction, each answered right."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from channels.base import Channel, InboundMessage, MessageKind
+from intake.crypto import Cipher
+from intake.db import Database
+from intake.group_commit import IntakeWriter
+from intake.inbox import Accepted, Submission, accept_batch
+from intake.incidents import IngestOptions
+from intake.models import Event, InboxItem, Incident, Job, Message, Tipster
+
+CIPHER = Cipher("test-secret-key-for-hotline111")
+OPTIONS = IngestOptions(conversation_window=timedelta(hours=24))
+T0 = datetime(2026, 7, 14, 3, 0, tzinfo=UTC)
+
+
+def partner_tip(external_id: str, **extra: str) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.API,
+        provider_message_id=f"7:{external_id}",
+        sender_id=f"partner:7:{external_id}",
+        kind=MessageKind.TEXT,
+        received_at=T0,
+        text=f"em bi danh o nha, tip {external_id}",
+        extra={"external_id": f"7:{external_id}", **extra},
+    )
+
+
+def chat(pid: str, sender: str) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.TELEGRAM,
+        provider_message_id=pid,
+        sender_id=sender,
+        kind=MessageKind.TEXT,
+        received_at=T0,
+        text="co nguoi danh em",
+    )
+
+
+@pytest.fixture
+def db(database_url: str):  # type: ignore[no-untyped-def]
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def batch(db: Database, *submissions: Submission) -> list[list[Accepted] | Exception]:
+    return accept_batch(db=db, cipher=CIPHER, submissions=list(submissions), options=OPTIONS)
+
+
+def test_a_mixed_batch_is_stored_as_one_by_one_would(db: Database) -> None:
+    outcomes = batch(
+        db,
+        Submission((partner_tip("a", location_text="xa Nhac Ky", victim_age="9"),), b'{"a": 1}'),
+        Submission((chat("t1", "chat-1"),), b"{}"),
+        Submission((partner_tip("b"),), b'{"b": 1}'),
+        Submission((chat("t2", "chat-1"),), b"{}"),  # the same tipster: a follow-up
+        Submission((partner_tip("a"),), b'{"a": 1}'),  # a repeat inside the same batch
+    )
+    a, t1, b, t2, a_again = (outcome[0] for outcome in outcomes)  # type: ignore[index]
+    assert a.created and b.created and t1.created and not t2.created
+    assert t2.incident_id == t1.incident_id
+    assert a_again.duplicate and a_again.incident_id == a.incident_id
+    assert a_again.reference == a.reference and a_again.status == "new"
+    references = [a.reference, t1.reference, b.reference]
+    assert len(set(references)) == 3 and all(r and r.startswith("111-2607-") for r in references)
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 3
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 4
+        assert session.scalar(select(func.count()).select_from(Message)) == 4
+        assert session.scalar(select(func.count()).select_from(Tipster)) == 1
+        incident = session.get(Incident, a.incident_id)
+        assert incident is not None
+        assert (incident.location_text, incident.victim_age) == ("xa Nhac Ky", 9)
+        assert incident.external_id == "7:a" and incident.tipster_id is None
+        created = session.scalars(select(Event.action).where(Event.incident_id == a.incident_id))
+        assert list(created) == ["created"]
+        jobs = session.scalars(select(Job.key).where(Job.kind == "process")).all()
+        assert sorted(jobs) == sorted(
+            str(i) for i in {a.incident_id, b.incident_id, t1.incident_id}
+        )
+        states = session.scalars(select(InboxItem.state)).all()
+        assert set(states) == {"ingested"}
+
+
+def test_one_bad_request_does_not_keep_the_others_out(db: Database) -> None:
+    # An age that is not a number breaks the bulk insert; the batch is redone one by one:
+    # the good tips become incidents, the bad one is stored with an ingest job for later.
+    outcomes = batch(
+        db,
+        Submission((partner_tip("good-1"),), b"{}"),
+        Submission((partner_tip("bad", victim_age="nine"),), b"{}"),
+        Submission((partner_tip("good-2"),), b"{}"),
+    )
+    good_1, bad, good_2 = (outcome[0] for outcome in outcomes)  # type: ignore[index]
+    assert good_1.incident_id and good_2.incident_id
+    assert bad.incident_id is None and not bad.duplicate
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 2
+        kept = session.get(InboxItem, bad.inbox_id)
+        assert kept is not None and kept.state == "pending"
+        ingest_jobs = session.scalars(select(Job.key).where(Job.kind == "ingest")).all()
+        assert ingest_jobs == [str(bad.inbox_id)]
+
+
+def test_references_continue_across_batches_and_months(db: Database) -> None:
+    august = datetime(2026, 8, 2, 3, 0, tzinfo=UTC)
+    first = batch(db, *(Submission((partner_tip(f"j{n}"),), None) for n in range(3)))
+    tips = [partner_tip("x"), partner_tip("y")]
+    tips[1] = dataclasses.replace(tips[1], received_at=august)
+    second = batch(db, Submission((tips[0],), None), Submission((tips[1],), None))
+    numbers = [o[0].reference for o in first + second]  # type: ignore[index]
+    assert numbers == [
+        "111-2607-0001",
+        "111-2607-0002",
+        "111-2607-0003",
+        "111-2607-0004",
+        "111-2608-0001",
+    ]
+
+
+def test_the_writer_commits_concurrent_requests_together(db: Database) -> None:
+    commits: list[int] = []
+    writer = IntakeWriter(
+        db=db, cipher=CIPHER, options=OPTIONS, on_commit=lambda: commits.append(1)
+    )
+    futures: list[Future[list[Accepted]]] = []
+    lock = threading.Lock()
+
+    def post(start: int) -> None:
+        for n in range(start, start + 25):
+            for _ in range(2):  # each tip twice: the repeat must find the first
+                future = writer.submit(Submission((partner_tip(f"c{n}"),), b"{}"))
+                with lock:
+                    futures.append(future)
+
+    threads = [threading.Thread(target=post, args=(i * 100,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = [future.result(timeout=60)[0] for future in futures]
+    writer.stop()
+    created = [r for r in results if not r.duplicate]
+    assert len(created) == 100
+    assert len({r.reference for r in created}) == 100
+    by_id = {r.inbox_id: r.incident_id for r in created}
+    assert all(by_id[r.inbox_id] == r.incident_id for r in results if r.duplicate)
+    assert writer.requests == 200 and len(commits) == writer.batches <= 200
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 100
+
+
+def test_a_stopped_writer_finishes_what_was_queued(db: Database) -> None:
+    writer = IntakeWriter(db=db, cipher=CIPHER, options=OPTIONS)
+    futures = [writer.submit(Submission((partner_tip(f"s{n}"),), None)) for n in range(10)]
+    writer.stop()
+    assert all(f.result(timeout=1)[0].created for f in futures)
+    # and it starts again on the next request
+    assert writer.store_now(Submission((partner_tip("after"),), None))[0].created
+    writer.stop()
+
+
+def test_only_background_work_skips_waiting_for_the_disk(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from intake.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'sync.db'}"
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.writer() as session:  # what providers and operators hand us
+            assert session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        with db.writer(durable=False) as session:  # the workers' own bookkeeping
+            assert session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        with db.writer() as session:
+            assert session.execute(text("PRAGMA synchronous")).scalar() == 2
+    finally:
+        db.dispose()
