@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from sqlalchemy import select, union
+from sqlalchemy import select, union, update
 from sqlalchemy.orm import Session, lazyload
 
 from channels.base import Channel
@@ -15,10 +15,12 @@ from intake.alerts import alert_text
 from intake.delivery import queue_alert, queue_reply
 from intake.incidents import add_event
 from intake.jobs import ClaimedJob
-from intake.models import Assignment, Event, Incident, Status, Unit, utcnow
+from intake.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
 from intake.pipeline import Analysis, analyse, apply
 from intake.services import Services
 from routing.plan import (
+    COMMUNE_KINDS,
+    PROVINCE_KINDS,
     Directory,
     RoutePlan,
     UnitKind,
@@ -174,7 +176,6 @@ def assign(
             kind="escalate",
             key=escalation_key(assignment.id),
             run_at=utcnow() + deadline,
-            new=True,  # the assignment was created just now: no timer can exist yet
         )
     add_event(
         session=session,
@@ -230,6 +231,50 @@ def route_incident(
     if added:
         log.info("incident %s routed to %d units by %s", incident.reference, added, actor)
     return plan
+
+
+def withdraw_elsewhere(*, session: Session, incident: Incident, actor: str) -> list[str]:
+    """After the place changed: take the incident back from the units of another commune
+    (or province) that have not acknowledged it. Their pending alerts and escalation
+    timers are cancelled and they no longer see it; the timeline keeps who had it. A unit
+    that already acknowledged keeps it: someone may be on the way, the operator decides."""
+    rows = session.execute(
+        select(Assignment, Unit)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.incident_id == incident.id, Assignment.acknowledged_at.is_(None))
+    ).all()
+    withdrawn = []
+    for assignment, unit in rows:
+        kind = UnitKind(unit.kind)
+        elsewhere = (kind in COMMUNE_KINDS and unit.ward_code != incident.ward_code) or (
+            kind in PROVINCE_KINDS and unit.province_code != incident.province_code
+        )
+        if not elsewhere:
+            continue
+        session.execute(
+            update(Alert)
+            .where(
+                Alert.incident_id == incident.id,
+                Alert.unit_id == unit.id,
+                Alert.state.in_(["pending", "sending"]),
+            )
+            .values(state="cancelled")
+            .execution_options(synchronize_session=False)
+        )
+        jobs.cancel(session=session, kind="escalate", key=escalation_key(assignment.id))
+        session.delete(assignment)
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="unrouted",
+            detail={"unit_id": unit.id, "reason": "the place changed"},
+        )
+        withdrawn.append(unit.id)
+    if withdrawn:
+        session.flush()
+        log.info("incident %s withdrawn from %d units", incident.reference, len(withdrawn))
+    return withdrawn
 
 
 def process_and_route(services: Services, job: ClaimedJob) -> None:

@@ -68,6 +68,7 @@ class _PolicyFile(BaseModel):
     ack_deadline_seconds: dict[str, int]
     escalation_steps: int = Field(ge=0, le=5)
     channel_order: list[str]
+    no_recipient: UnitKind | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class RoutingPolicy:
     ack_deadlines: dict[str, timedelta]
     escalation_steps: int
     channel_order: tuple[str, ...]
+    no_recipient: UnitKind | None = None  # who gets a routed level the table has no cell for
 
     def ack_deadline(self, level: str | None) -> timedelta | None:
         """How long a unit has to acknowledge an alert of this level."""
@@ -108,6 +110,7 @@ def load_policy(path: Path | None = None) -> RoutingPolicy:
         ack_deadlines={k: timedelta(seconds=v) for k, v in spec.ack_deadline_seconds.items()},
         escalation_steps=spec.escalation_steps,
         channel_order=tuple(spec.channel_order),
+        no_recipient=spec.no_recipient,
     )
 
 
@@ -196,13 +199,12 @@ def plan_routes(
     """Who receives an incident, following the policy table, fallbacks and border posts."""
     trace: list[str] = []
     roles = recipients_for(categories, level or "", recipients)
-    if not roles:
-        trace.append(
-            f"level {level}: never routed"
-            if level not in ("P1", "P2", "P3")
-            else f"{level} {list(categories)}: no recipient in the policy table"
-        )
+    if not roles and level not in ("P1", "P2", "P3"):
+        trace.append(f"level {level}: never routed")
         return RoutePlan((), False, tuple(trace))
+    if not roles:
+        trace.append(f"{level} {list(categories)}: no recipient in the policy table")
+        return _no_recipient(directory, policy, ward_code, province_code, trace)
     trace.append(f"{level} {', '.join(categories)} -> {' + '.join(roles)} (policy table)")
     if ward_code is None:
         trace.append(
@@ -228,6 +230,31 @@ def plan_routes(
             targets.append(RouteTarget(post.id, post.kind, "border commune, trafficking"))
             trace.append(f"trafficking in a border commune -> {post.id} (border guard)")
     return RoutePlan(tuple(targets), False, tuple(trace))
+
+
+def _no_recipient(
+    directory: Directory,
+    policy: RoutingPolicy,
+    ward_code: int | None,
+    province_code: int | None,
+    trace: list[str],
+) -> RoutePlan:
+    """A routed level the table has no cell for still reaches someone, when the policy
+    names who (the hotline supervisor), wherever it happens."""
+    if policy.no_recipient is None:
+        return RoutePlan((), False, tuple(trace))
+    unit = directory.find(
+        policy.no_recipient,
+        ward_code=ward_code,
+        province_code=province_code,
+        order=policy.channel_order,
+    )
+    if unit is None:
+        trace.append(f"no reachable {policy.no_recipient} for it either")
+        return RoutePlan((), False, tuple(trace))
+    trace.append(f"-> {unit.id} ({policy.no_recipient}, for what the table does not cover)")
+    target = RouteTarget(unit.id, unit.kind, "no recipient in the policy table")
+    return RoutePlan((target,), False, tuple(trace))
 
 
 def escalation_target(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from intake.app import create_app
 from intake.auth import create_user
 from intake.directory import DEMO_DIRECTORY, read_directory, save_units
-from intake.models import AuditEntry, Incident, Role, User
+from intake.models import Assignment, AuditEntry, Event, Incident, Job, Role, User
 
 PASSWORD = "correct horse battery"
 TIP = {
@@ -166,6 +166,19 @@ def test_actions_stale_pages_and_forged_csrf(console, make_user, drain, services
         assert incident is not None
         assert incident.ward_code == 14758 and incident.location_set_by_operator
         assert incident.status == "acknowledged"
+        # The old commune's social worker had not acknowledged: it no longer has the case;
+        # its police had, and keeps it; the new place's units (here, the province's: this
+        # directory's communes have no contacts) have it now.
+        units = set(
+            session.scalars(select(Assignment.unit_id).where(Assignment.incident_id == incident_id))
+        )
+        assert units == {"cp-15835", "pp-38", "ps-38"}
+        unrouted = session.scalars(
+            select(Event.detail).where(Event.incident_id == incident_id, Event.action == "unrouted")
+        ).all()
+        assert [d["unit_id"] for d in unrouted] == ["sw-15835"]
+        timers = session.scalars(select(Job.state).where(Job.kind == "escalate")).all()
+        assert "cancelled" in timers
     current = version(console.get(f"/console/incidents/{incident_id}").text)
     support = console.post(
         url,

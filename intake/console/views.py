@@ -44,7 +44,7 @@ from intake.models import (
     User,
     utcnow,
 )
-from intake.routing_stage import route_incident
+from intake.routing_stage import route_incident, withdraw_elsewhere
 from intake.services import Services
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -391,6 +391,7 @@ def _act(
             action="location_set",
             detail={"ward_code": code},
         )
+        withdraw_elsewhere(session=session, incident=incident, actor=actor)
         route_incident(session=session, services=services, incident=incident, actor=actor)
     elif action == "reroute":
         route_incident(session=session, services=services, incident=incident, actor=actor)
