@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
@@ -241,7 +243,7 @@ def _fail_over(*, session, services: Services, alert_id: int, error: str) -> Non
 
 def queue_alert(
     *,
-    session,  # type: ignore[no-untyped-def]
+    session: Session,
     incident_reference: str,
     incident_id: int,
     unit_id: str,
@@ -249,24 +251,31 @@ def queue_alert(
     recipient: str,
     text: str,
     step: int,
-) -> Alert | None:
-    """Put one alert in the outbox (once per incident, unit, channel and step)."""
-    key = f"{incident_reference}/{unit_id}/{channel}/{step}"
-    if session.scalars(select(Alert.id).where(Alert.idempotency_key == key)).first():
-        return None
-    alert = Alert(
-        idempotency_key=key,
-        incident_id=incident_id,
-        unit_id=unit_id,
-        channel=str(channel),
-        recipient=recipient,
-        text=text,
-        escalation_step=step,
-    )
-    session.add(alert)
-    session.flush()
-    jobs.enqueue(session=session, kind="deliver", key=str(alert.id), new=True)
-    return alert
+) -> int | None:
+    """Put one alert in the outbox (once per incident, unit, channel and step) with its
+    deliver job; returns its id, or None when it was there already."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    connection = session.connection()
+    alert_id = connection.execute(
+        dialect_insert(ALERTS)
+        .values(
+            idempotency_key=f"{incident_reference}/{unit_id}/{channel}/{step}",
+            incident_id=incident_id,
+            unit_id=unit_id,
+            channel=str(channel),
+            recipient=recipient,
+            text=text,
+            state="pending",
+            attempts=0,
+            escalation_step=step,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ALERTS.c.id)
+    ).scalar_one_or_none()
+    if alert_id is not None:
+        jobs.schedule(session=session, kind="deliver", key=str(alert_id), run_at=utcnow())
+    return alert_id
 
 
 def queue_reply(*, session, incident_id: int, text: str) -> Message:  # type: ignore[no-untyped-def]

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from intake.models import Job, utcnow
@@ -70,6 +72,34 @@ def enqueue(
         job.last_error = None
     elif when < job.run_at:
         job.run_at = when
+
+
+def schedule(*, session: Session, kind: str, key: str, run_at: datetime) -> None:
+    """Make (kind, key) pending at `run_at` whatever it was (one statement): for the first
+    job of something just created, such as a new alert or a new assignment's timer."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = dialect_insert(JOBS).values(
+        kind=kind,
+        key=key,
+        state="pending",
+        run_at=run_at,
+        attempts=0,
+        rerun=False,
+        created_at=now,
+    )
+    session.connection().execute(
+        statement.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={
+                "state": "pending",
+                "run_at": run_at,
+                "attempts": 0,
+                "last_error": None,
+                "done_at": None,
+            },
+        )
+    )
 
 
 def _locked(session: Session, kind: str, key: str) -> Job | None:

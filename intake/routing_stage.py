@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select, union, update
+from sqlalchemy import Table, insert, select, union, update
 from sqlalchemy.orm import Session, lazyload
 
 from channels.base import Channel
@@ -34,6 +34,8 @@ ROUTABLE = {Status.TRIAGED, Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRE
 # Incidents written per transaction: few enough that a tip waiting to be stored (on
 # SQLite's single writer) never waits long behind the pipeline.
 WRITE_CHUNK = 4
+ASSIGNMENTS = cast(Table, Assignment.__table__)
+EVENTS = cast(Table, Event.__table__)
 CHAT_CHANNELS = {Channel.TELEGRAM, Channel.ZALO, Channel.SMS}
 ASK_LOCATION = (
     "Tổng đài 111 đã nhận tin của bạn (mã {reference}). Bạn cho biết việc này xảy ra ở "
@@ -133,22 +135,33 @@ def assign(
     unit: UnitRecord,
     reason: str,
     step: int = 0,
-) -> Assignment | None:
-    """Route the incident to one unit: assignment, first alert, escalation timer (once)."""
-    existing = session.scalars(
-        select(Assignment).where(
+) -> int | None:
+    """Route the incident to one unit: assignment, first alert, escalation timer (once).
+
+    Returns the new assignment's id, or None when the unit had the incident already. Plain
+    statements on the session's connection: this runs for every unit of every incident.
+    """
+    existing = session.scalar(
+        select(Assignment.id).where(
             Assignment.incident_id == incident.id, Assignment.unit_id == unit.id
         )
-    ).first()
+    )
     if existing is not None:
         return None
-    assignment = Assignment(
-        incident_id=incident.id, unit_id=unit.id, reason=reason, escalation_step=step
-    )
-    session.add(assignment)
-    session.flush()
+    now = utcnow()
+    connection = session.connection()
+    assignment_id = connection.execute(
+        insert(ASSIGNMENTS).returning(ASSIGNMENTS.c.id),
+        {
+            "incident_id": incident.id,
+            "unit_id": unit.id,
+            "reason": reason,
+            "escalation_step": step,
+            "created_at": now,
+        },
+    ).scalar_one()
+    events = [{"unit_id": unit.id, "reason": reason, "action": "routed"}]
     contacts = unit.contacts(services.routing.channel_order)
-    text = alert_text(incident=incident, services=services, session=session)
     if contacts:
         channel, recipient = contacts[0]
         queue_alert(
@@ -158,33 +171,33 @@ def assign(
             unit_id=unit.id,
             channel=Channel(channel),
             recipient=recipient,
-            text=text,
+            text=alert_text(incident=incident, services=services, session=session),
             step=step,
         )
     else:
-        add_event(
-            session=session,
-            incident=incident,
-            actor="system",
-            action="unit_unreachable",
-            detail={"unit_id": unit.id},
-        )
+        events.insert(0, {"unit_id": unit.id, "action": "unit_unreachable"})
     deadline = services.routing.ack_deadline(incident.level)
     if deadline is not None:
-        jobs.enqueue(
+        jobs.schedule(
             session=session,
             kind="escalate",
-            key=escalation_key(assignment.id),
-            run_at=utcnow() + deadline,
+            key=escalation_key(assignment_id),
+            run_at=now + deadline,
         )
-    add_event(
-        session=session,
-        incident=incident,
-        actor="system",
-        action="routed",
-        detail={"unit_id": unit.id, "reason": reason},
+    connection.execute(
+        insert(EVENTS),
+        [
+            {
+                "incident_id": incident.id,
+                "at": now,
+                "actor": "system",
+                "action": event.pop("action"),
+                "detail": event,
+            }
+            for event in events
+        ],
     )
-    return assignment
+    return assignment_id
 
 
 def _ask_for_location(session: Session, incident: Incident) -> None:
