@@ -41,6 +41,7 @@ from intake.migrate import upgrade  # noqa: E402
 from intake.models import Role  # noqa: E402
 from tests.live import free_port, start_service  # noqa: E402
 
+WARM_UP = 300  # tips sent one by one to each server before it is measured
 WRK_SCRIPT = """
 local counter = 0
 local prefix = os.getenv("BENCH_PREFIX")
@@ -64,8 +65,8 @@ end
 
 
 def start_server(
-    kind: str, database_url: str, var_dir: Path
-) -> tuple[subprocess.Popen[bytes], int]:
+    kind: str, database_url: str, var_dir: Path, pipeline: str
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None, int]:
     port = free_port()
     env = {
         **os.environ,
@@ -74,10 +75,19 @@ def start_server(
         "HOTLINE_VAR_DIR": str(var_dir),
         "HOTLINE_LOG_LEVEL": "WARNING",
     }
+    companion = None
     if kind == "hotline111":
-        # `serve` as shipped: the pipeline's workers run inside it, so this measures intake
-        # (verify, store durably, answer) while the pipeline works through what came in.
+        # Intake (verify, store durably, answer) while the pipeline works through what came
+        # in: inside `serve` as shipped, or in a `hotline111 worker` process beside it.
         command = [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)]
+        if pipeline == "worker":
+            env["HOTLINE_RUN_WORKERS"] = "false"
+            companion = subprocess.Popen(
+                [sys.executable, "-m", "intake.cli", "worker"],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
     else:
         command = [
             sys.executable,
@@ -90,7 +100,7 @@ def start_server(
             "warning",
             "--no-access-log",
         ]
-    return start_service(env, port, command=command), port
+    return start_service(env, port, command=command), companion, port
 
 
 def run_wrk(port: int, token: str, seconds: int, connections: int) -> dict[str, float]:
@@ -125,13 +135,24 @@ def run_wrk(port: int, token: str, seconds: int, connections: int) -> dict[str, 
     }
 
 
+def warm_up(port: int, token: str, count: int = WARM_UP) -> None:
+    """A few hundred tips one after another before measuring: caches, compiled statements
+    and connections are ready, as in a service that has been running."""
+    headers = {"Authorization": f"Bearer {token}"}
+    prefix = uuid.uuid4().hex[:8]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as client:
+        for n in range(count):
+            client.post("/api/v1/tips", json={"text": "warm up", "external_id": f"{prefix}-{n}"})
+
+
 async def steady_rate(port: int, token: str, rate: int, seconds: int) -> dict[str, float]:
     """Send at a fixed rate; latency is measured from each request's scheduled time."""
     latencies: list[float] = []
     errors = 0
     prefix = uuid.uuid4().hex[:8]
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=64)
+    # Few connections: httpx's pool scans every connection for every waiting request.
+    limits = httpx.Limits(max_connections=16)
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", timeout=10, limits=limits
     ) as client:
@@ -190,6 +211,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--pipeline",
+        choices=["serve", "worker"],
+        default="worker",
+        help="where the pipeline runs: inside serve, or in a worker process beside it",
+    )
     parser.add_argument("--postgres-url", default=os.environ.get("HOTLINE_TEST_POSTGRES_URL"))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "ingest.md")
     args = parser.parse_args()
@@ -204,14 +231,17 @@ def main() -> None:
             token = partner_token(url)
             results = {}
             for kind in ("bare", "hotline111"):
-                process, port = start_server(kind, url, workdir / "var")
+                process, companion, port = start_server(kind, url, workdir / "var", args.pipeline)
                 try:
+                    warm_up(port, token)
                     # The steady rate first: the closed loop leaves a backlog behind it.
                     steady = asyncio.run(steady_rate(port, token, args.rate, args.seconds))
                     throughput = run_wrk(port, token, args.seconds, args.connections)
                 finally:
-                    process.terminate()
-                    process.wait(30)
+                    for running in (process, companion):
+                        if running is not None:
+                            running.terminate()
+                            running.wait(30)
                 results[kind] = (throughput, steady)
             bare, ours = results["bare"], results["hotline111"]
             rows.append(
@@ -227,11 +257,17 @@ def main() -> None:
             "## Ingest: POST /api/v1/tips",
             "",
             f"{machine()}.",
-            f"`python bench/ingest.py --seconds {args.seconds} --rate {args.rate}`"
+            f"`python bench/ingest.py --seconds {args.seconds} --rate {args.rate}"
+            f" --pipeline {args.pipeline}`"
             " (steady rate"
             f" {args.rate} tips/s first, then wrk closed loop with {args.connections} connections;"
-            " `hotline111 serve` as shipped, the pipeline running inside it; every tip committed"
-            " before its answer, SQLite with synchronous=FULL, in group commits).",
+            + (
+                " the pipeline in a `hotline111 worker` process beside `serve`;"
+                if args.pipeline == "worker"
+                else " the pipeline running inside `serve`;"
+            )
+            + " every tip committed before its answer, SQLite with synchronous=FULL, in group"
+            " commits).",
             "",
             "| database | bare tips/s | hotline111 tips/s | ratio | hotline111 p50/p99 ms"
             " (closed loop) | bare p50/p99 ms at rate | hotline111 p50/p99 ms at rate | errors |",

@@ -3,8 +3,9 @@
 SQLite allows one writer at a time. Rather than let concurrent webhooks collide on the
 file lock and spin in the busy handler, every write goes through a pool of exactly one
 connection that opens its transactions with BEGIN IMMEDIATE; readers use their own pool
-and WAL lets them run beside the writer. Other processes on the same file wait on the
-busy timeout. PostgreSQL uses one pool for both.
+and WAL lets them run beside the writer. Processes on the same file (`serve` beside
+`hotline111 worker`) take turns through a file lock (`WriteLock`), so none of them sleeps
+in SQLite's busy handler. PostgreSQL uses one pool for both.
 
 On SQLite, what a provider or an operator hands us is committed with the configured
 `synchronous` (FULL by default: on disk before we answer). The workers' own bookkeeping
@@ -17,6 +18,8 @@ workers then redo them.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +75,78 @@ def _sqlite_engine(url: str, *, synchronous: str, begin: str, pool_size: int) ->
     return engine
 
 
+class WriteLock:
+    """Who may write to a SQLite file next: one thread of one process at a time, tips and
+    operators (durable writes) ahead of background work.
+
+    Within the process, background work lets a waiting durable write go first (for a
+    moment at most, so it is never starved). Between processes (`serve` beside `hotline111
+    worker`), an exclusive `flock` on `<db>.writelock`, where SQLite's own busy handler would
+    sleep and retry in steps of up to 100 ms; and a durable writer holds `<db>.writeprio`
+    while it waits, which background writers of any process pass through first, so a worker
+    that releases the lock cannot take it straight back while a tip is waiting.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._gate = threading.Condition()
+        self._durable_waiting = 0
+        self._thread_lock = threading.Lock()
+        self._base = database if database and database != ":memory:" else None
+        self._files: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, *, durable: bool) -> Iterator[None]:
+        with self._gate:
+            if durable:
+                self._durable_waiting += 1
+            else:
+                self._gate.wait_for(lambda: self._durable_waiting == 0, timeout=0.05)
+        try:
+            self._thread_lock.acquire()
+        finally:
+            if durable:
+                with self._gate:
+                    self._durable_waiting -= 1
+                    self._gate.notify_all()
+        try:
+            with self._between_processes(durable):
+                yield
+        finally:
+            self._thread_lock.release()
+
+    @contextmanager
+    def _between_processes(self, durable: bool) -> Iterator[None]:
+        if self._base is None:
+            yield
+            return
+        lock, priority = self._file("writelock"), self._file("writeprio")
+        if durable:
+            fcntl.flock(priority, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(priority, fcntl.LOCK_UN)
+        else:
+            fcntl.flock(priority, fcntl.LOCK_SH)  # waits while a durable writer waits
+            fcntl.flock(priority, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _file(self, suffix: str) -> int:
+        if suffix not in self._files:
+            path = f"{self._base}.{suffix}"
+            self._files[suffix] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._files[suffix]
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
+
+
 class Database:
     """The service's database: a writer and a reader session factory."""
 
@@ -83,8 +158,7 @@ class Database:
                 raise ValueError(f"unsupported SQLite synchronous mode {sqlite_synchronous!r}")
             prepare_sqlite_path(url)
             self.synchronous = sqlite_synchronous.upper()
-            self._gate = threading.Condition()
-            self._durable_waiting = 0  # durable writes waiting for the one connection
+            self._write_lock = WriteLock(make_url(url).database)
             self.write_engine = _sqlite_engine(
                 url, synchronous=sqlite_synchronous, begin="BEGIN IMMEDIATE", pool_size=1
             )
@@ -110,34 +184,11 @@ class Database:
             with self._writer() as session, session.begin():
                 yield session
             return
-        counted = durable
-        if durable:
-            with self._gate:
-                self._durable_waiting += 1
-        else:
-            # Tips and operators first: background work lets a waiting durable write go
-            # ahead of it (for a moment at most, so it is never starved).
-            with self._gate:
-                self._gate.wait_for(lambda: self._durable_waiting == 0, timeout=0.05)
-        try:
-            with self._writer() as session, session.begin():
-                session.connection(
-                    execution_options={
-                        SYNCHRONOUS_OPTION: self.synchronous if durable else "NORMAL"
-                    }
-                )
-                if counted:
-                    counted = False
-                    self._done_waiting()
-                yield session
-        finally:
-            if counted:
-                self._done_waiting()
-
-    def _done_waiting(self) -> None:
-        with self._gate:
-            self._durable_waiting -= 1
-            self._gate.notify_all()
+        with self._write_lock.hold(durable=durable), self._writer() as session, session.begin():
+            session.connection(
+                execution_options={SYNCHRONOUS_OPTION: self.synchronous if durable else "NORMAL"}
+            )
+            yield session
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -148,6 +199,8 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self.is_sqlite:
+            self._write_lock.close()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

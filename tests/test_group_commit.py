@@ -185,3 +185,44 @@ def test_only_background_work_skips_waiting_for_the_disk(tmp_path) -> None:  # t
             assert session.execute(text("PRAGMA synchronous")).scalar() == 2
     finally:
         db.dispose()
+
+
+def test_a_waiting_tip_goes_before_other_processes_background_work(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Three Database objects on one file stand for three processes (each has its own
+    # file locks): the worker holds the writer; a tip waits; then more background work
+    # queues. When the worker lets go, the tip is written first.
+    from intake.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'order.db'}"
+    upgrade(url)
+    worker, intake, other_worker = Database(url), Database(url), Database(url)
+    order: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def background_holding() -> None:
+        with worker.writer(durable=False) as session:
+            session.execute(text("SELECT 1"))
+            holding.set()
+            release.wait(10)
+
+    def write(db: Database, name: str, durable: bool) -> None:
+        with db.writer(durable=durable) as session:
+            session.execute(text("SELECT 1"))
+            order.append(name)
+
+    first = threading.Thread(target=background_holding)
+    first.start()
+    assert holding.wait(10)
+    tip = threading.Thread(target=write, args=(intake, "tip", True))
+    tip.start()
+    deadline = threading.Event()
+    deadline.wait(0.3)  # let the tip reach the lock before more background work queues
+    later = threading.Thread(target=write, args=(other_worker, "background", False))
+    later.start()
+    deadline.wait(0.3)
+    release.set()
+    for thread in (first, tip, later):
+        thread.join(10)
+    assert order == ["tip", "background"]
+    for db in (worker, intake, other_worker):
+        db.dispose()
