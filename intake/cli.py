@@ -10,9 +10,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from intake.migrate import upgrade
 from intake.settings import Settings
+
+if TYPE_CHECKING:
+    from intake.services import Services
 
 log = logging.getLogger("hotline111")
 SWITCH_INTERVAL_SECONDS = 0.001  # the interpreter default is 0.005
@@ -54,21 +58,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from intake.app import create_app
-    from intake.migrate import upgrade
     from intake.startup import announce
 
     upgrade(settings.database_url)
     app = create_app(settings)
     services = app.state.services
     announce(services, host=args.host, port=args.port)
-    if settings.demo_mode:
-        from intake.directory import DEMO_DIRECTORY, directory_is_empty, read_directory, save_units
-
-        with services.db.writer() as session:
-            if directory_is_empty(session):
-                demo = read_directory(DEMO_DIRECTORY, services.geography)
-                save_units(session=session, units=demo.units, demo=True)
-                log.warning("demo mode: loaded %d DEMO units (not real contacts)", len(demo.units))
+    _demo_directory(services)
     # The pipeline's threads share the interpreter with the web server; a short switch
     # interval hands the lock back to the server often, so a tip is answered promptly
     # even while the pipeline is busy.
@@ -77,11 +73,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+def _demo_directory(services: Services) -> None:
+    """In demo mode, an empty directory gets the demo units, so routing works end to end."""
+    if not services.settings.demo_mode:
+        return
+    from intake.directory import DEMO_DIRECTORY, directory_is_empty, read_directory, save_units
+
+    with services.db.writer() as session:
+        if directory_is_empty(session):
+            demo = read_directory(DEMO_DIRECTORY, services.geography)
+            save_units(session=session, units=demo.units, demo=True)
+            log.warning("demo mode: loaded %d DEMO units (not real contacts)", len(demo.units))
+
+
+def _services(settings: Settings) -> Services:
+    """The services, on a database brought up to date first (a fresh checkout has none)."""
     from intake.services import build_services
+
+    upgrade(settings.database_url)
+    services = build_services(settings)
+    _demo_directory(services)
+    return services
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     from intake.worker import Worker
 
-    services = build_services(settings)
+    services = _services(settings)
     worker = Worker(services, poll_seconds=settings.worker_poll_seconds)
     stop = threading.Event()
 
@@ -97,18 +115,18 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
-    from intake.migrate import upgrade
-
     upgrade(settings.database_url)
     print("database is up to date")
     return 0
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    """The database, brought up to date first, and the cipher."""
     from intake.crypto import Cipher
     from intake.db import Database
     from intake.services import secret_for
 
+    upgrade(settings.database_url)
     return Database(settings.database_url), Cipher(secret_for(settings))
 
 
@@ -225,10 +243,9 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_route_explain(args: argparse.Namespace, settings: Settings) -> int:
     from intake.models import Incident
     from intake.routing_stage import plan_for
-    from intake.services import build_services
     from routing.plan import explain
 
-    services = build_services(settings)
+    services = _services(settings)
     with services.db.reader() as session:
         if args.target.isdigit():
             incident = session.get(Incident, int(args.target))

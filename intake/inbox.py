@@ -7,9 +7,10 @@ an `ingest` job is committed with the stored tip instead: the worker ingests it 
 Nothing is answered before the commit, so a crash loses only unanswered requests.
 
 `accept_batch` does the same for many requests at once (the group commit of
-`intake.group_commit`): one multi-row insert into the inbox, and the messages that can only
-open a new incident (an anonymous partner or web-form tip) become incidents in a few
-bulk statements; the rest go through `accept`'s path one by one.
+`intake.group_commit`): one batched insert into the inbox (repeats skipped by the unique
+key), and the messages that can only open a new incident (an anonymous partner or web-form
+tip) become incidents in a few bulk statements; the rest go through `accept`'s path one by
+one.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def _opens_new_incident(message: InboundMessage) -> bool:
 def _accept_in_bulk(
     session: Session, cipher: Cipher, submissions: list[Submission], options: IngestOptions
 ) -> list[list[Accepted]]:
-    """Insert every inbox row in one statement, then ingest: in bulk where possible."""
+    """Insert every inbox row in one batched statement, then ingest: in bulk where possible."""
     now = utcnow()
     rows = []
     for submission in submissions:

@@ -110,3 +110,15 @@ def test_cli_user_token_and_export(monkeypatch, tmp_path, capsys, database_url) 
     assert cli(["triage", "export-feedback", "--out", str(out)]) == 0
     assert out.read_text() == ""
     assert cli(["token", "create", "--username", "nobody"]) == 1
+
+
+def test_route_explain_works_on_a_fresh_checkout(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    # No database yet, no settings: demo mode creates and migrates it, loads the demo
+    # directory, and explains a dry-run plan (here: a border commune, so a border post too).
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh' / 'h.db'}")
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("HOTLINE_SECRET_KEY", raising=False)
+    plan = '{"level": "P1", "categories": ["trafficking"], "ward_code": 6172, "province_code": 20}'
+    assert cli(["route", "explain", plan]) == 0
+    out = capsys.readouterr().out
+    assert "alerts: cp-6172 (commune_police), sw-6172 (commune_social_worker), bg-6172" in out
