@@ -16,6 +16,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra2.jsonl",
     REPO / "tests" / "data" / "triage_extra3.jsonl",
     REPO / "tests" / "data" / "triage_extra4.jsonl",
+    REPO / "tests" / "data" / "triage_extra6.jsonl",
 ]
 
 
