@@ -17,6 +17,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra3.jsonl",
     REPO / "tests" / "data" / "triage_extra4.jsonl",
     REPO / "tests" / "data" / "triage_extra6.jsonl",
+    REPO / "tests" / "data" / "triage_extra7.jsonl",
 ]
 
 

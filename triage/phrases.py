@@ -90,7 +90,11 @@ class PhraseIndex:
         self.teencode = {_REPEAT.sub(r"\1", k): _REPEAT.sub(r"\1", v) for k, v in teencode.items()}
         self.phrases: list[Phrase] = []
         self._ids: dict[tuple[str, ...], int] = {}
-        self._by_first: dict[str, list[int]] = defaultdict(list)
+        # first token -> second token (None: a one-word phrase) -> phrase ids: a common
+        # first word ("bi", "cho") then only brings the phrases that can go on from there.
+        self._by_prefix: dict[str, dict[str | None, list[int]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
 
     def add(self, text: str) -> int:
         """Register a phrase; returns its id (the same id for the same tokens)."""
@@ -111,17 +115,26 @@ class PhraseIndex:
         phrase_id = len(self.phrases)
         self.phrases.append(Phrase(str(text), key))
         self._ids[key] = phrase_id
-        self._by_first[key[0]].append(phrase_id)
+        self._by_prefix[key[0]][key[1] if len(key) > 1 else None].append(phrase_id)
         return phrase_id
 
     def find(self, tokens: list[str]) -> dict[int, list[tuple[int, int]]]:
         """phrase id -> (first token, end token) of each match, in order."""
         found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        last = len(tokens) - 1
         for start, token in enumerate(tokens):
-            for phrase_id in self._by_first.get(token, ()):
-                end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
-                if end is not None:
-                    found[phrase_id].append((start, end))
+            by_second = self._by_prefix.get(token)
+            if by_second is None:
+                continue
+            second = tokens[start + 1] if start < last else None
+            candidates = [by_second.get(None), by_second.get(GAP)]
+            if second is not None and second != GAP:
+                candidates.append(by_second.get(second))
+            for group in candidates:
+                for phrase_id in group or ():
+                    end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                    if end is not None:
+                        found[phrase_id].append((start, end))
         return found
 
 
