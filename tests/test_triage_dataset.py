@@ -18,6 +18,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra4.jsonl",
     REPO / "tests" / "data" / "triage_extra6.jsonl",
     REPO / "tests" / "data" / "triage_extra7.jsonl",
+    REPO / "tests" / "data" / "triage_extra8.jsonl",
 ]
 
 
