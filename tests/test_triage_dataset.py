@@ -19,6 +19,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra6.jsonl",
     REPO / "tests" / "data" / "triage_extra7.jsonl",
     REPO / "tests" / "data" / "triage_extra8.jsonl",
+    REPO / "tests" / "data" / "triage_extra9.jsonl",
 ]
 
 
