@@ -20,6 +20,7 @@ SETS = [
     REPO / "tests" / "data" / "triage_extra7.jsonl",
     REPO / "tests" / "data" / "triage_extra8.jsonl",
     REPO / "tests" / "data" / "triage_extra9.jsonl",
+    REPO / "tests" / "data" / "triage_extra10.jsonl",
 ]
 
 
