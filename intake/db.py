@@ -27,11 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SYNCHRONOUS_OPTION = "hotline_sqlite_synchronous"
+
+
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct of the session's database, the one with ON CONFLICT."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def prepare_sqlite_path(url: str) -> None:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
 from intake import jobs
+from intake.db import dialect_insert
 from intake.incidents import add_event
 from intake.jobs import ClaimedJob
 from intake.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
@@ -89,11 +88,6 @@ class _Sendable:
     message: OutboundMessage
     incident_id: int
     unit_id: str
-
-
-def deliver_alert(services: Services, job: ClaimedJob) -> None:
-    """Send one alert (see `deliver_alerts`)."""
-    deliver_alerts(services, [job])
 
 
 def deliver_alerts(services: Services, batch: list[ClaimedJob]) -> None:
@@ -254,10 +248,9 @@ def queue_alert(
 ) -> int | None:
     """Put one alert in the outbox (once per incident, unit, channel and step) with its
     deliver job; returns its id, or None when it was there already."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     connection = session.connection()
     alert_id = connection.execute(
-        dialect_insert(ALERTS)
+        dialect_insert(session)(ALERTS)
         .values(
             idempotency_key=f"{incident_reference}/{unit_id}/{channel}/{step}",
             incident_id=incident_id,

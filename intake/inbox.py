@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
 from intake import jobs
 from intake.crypto import Cipher
-from intake.db import Database
+from intake.db import Database, dialect_insert
 from intake.incidents import (
     ANONYMOUS_CHANNELS,
     NOT_INCIDENTS,
@@ -36,6 +34,7 @@ from intake.incidents import (
     allocate_references,
     clean_text,
     ingest_item,
+    new_incident_fields,
 )
 from intake.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
 from intake.serialize import dump_message
@@ -74,9 +73,8 @@ def _insert(
     session: Session, cipher: Cipher, message: InboundMessage, raw: bytes | None
 ) -> int | None:
     """Insert the inbox row; None when (channel, provider id) is already there."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(InboxItem)
+        dialect_insert(session)(InboxItem)
         .values(
             channel=str(message.channel),
             provider_message_id=message.provider_message_id,
@@ -119,32 +117,7 @@ def accept(
         if inbox_id is None:
             results.append(_existing(session, message))
             continue
-        incident: Incident | None = None
-        created = False
-        try:
-            with session.begin_nested():
-                outcome = ingest_item(
-                    session=session,
-                    cipher=cipher,
-                    inbox_id=inbox_id,
-                    options=options,
-                    message=message,
-                )
-            incident, created = outcome.incident, outcome.created
-        except Exception:
-            # The tip is stored; the ingest job commits with it and the worker tries again.
-            log.exception("inline ingest failed for inbox item %s", inbox_id)
-            jobs.enqueue(session=session, kind="ingest", key=str(inbox_id))
-        results.append(
-            Accepted(
-                inbox_id=inbox_id,
-                duplicate=False,
-                incident_id=incident.id if incident else None,
-                reference=incident.reference if incident else None,
-                created=created,
-                status=incident.status if incident else None,
-            )
-        )
+        results.append(_ingest_one(session, cipher, inbox_id, message, options))
     return results
 
 
@@ -217,11 +190,10 @@ def _accept_in_bulk(
                     "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
                 }
             )
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = (
         session.connection()
         .execute(
-            dialect_insert(INBOX)
+            dialect_insert(session)(INBOX)
             .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
             .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id),
             rows,
@@ -267,6 +239,7 @@ def _ingest_one(
                 session=session, cipher=cipher, inbox_id=inbox_id, options=options, message=message
             )
     except Exception:
+        # The tip is stored; the ingest job commits with it and the worker tries again.
         log.exception("inline ingest failed for inbox item %s", inbox_id)
         jobs.enqueue(session=session, kind="ingest", key=str(inbox_id))
         return Accepted(inbox_id, False, None, None, False)
@@ -289,29 +262,15 @@ def _new_incidents_in_bulk(
     references = allocate_references(session=session, at=[m.received_at for _, _, m in items])
     incident_rows: list[dict[str, object]] = []
     for (_, _, message), reference in zip(items, references, strict=True):
-        extra = message.extra
-        external_id = extra.get("external_id")
         incident_rows.append(
             {
+                **new_incident_fields(message),
                 "reference": reference,
                 "status": str(Status.NEW),
-                "channel": str(message.channel),
-                "external_id": clean_text(external_id) if external_id else None,
-                "conversation_key": None,
-                "received_at": message.received_at,
-                "last_message_at": message.received_at,
                 "tipster_id": None,
-                "location_text": clean_text(extra["location_text"])
-                if extra.get("location_text")
-                else None,
-                "victim_age": int(extra["victim_age"]) if extra.get("victim_age") else None,
-                "victim_gender": extra.get("victim_gender") or None,
+                # what `ingest_item` copies from the message once the incident exists
                 "latitude": message.latitude if message.longitude is not None else None,
                 "longitude": message.longitude if message.latitude is not None else None,
-                "reasons": [],
-                "categories": [],
-                "location_candidates": [],
-                "support_given": [],
             }
         )
     # Core statements on the session's connection: the ORM's per-statement work would cost

@@ -10,13 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import jobs
 from intake.crypto import Cipher
+from intake.db import dialect_insert
 from intake.models import (
     OPEN_STATUSES,
     Counter,
@@ -96,7 +95,7 @@ def allocate_reference(*, session: Session, at: datetime) -> str:
 def allocate_references(*, session: Session, at: list[datetime]) -> list[str]:
     """One reference for each time in `at`, in order: one counter update per month."""
     periods = [moment.astimezone(VN_TZ).strftime("%y%m") for moment in at]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     next_number: dict[str, int] = {}
     for period in dict.fromkeys(periods):
         count = periods.count(period)
@@ -180,24 +179,31 @@ def _open_conversation(
     return session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
 
 
+def new_incident_fields(message: InboundMessage) -> dict[str, Any]:
+    """The columns a new incident takes from the message that opens it."""
+    extra = message.extra
+    return {
+        "channel": str(message.channel),
+        "external_id": clean_text(extra["external_id"]) if extra.get("external_id") else None,
+        "conversation_key": message.conversation_key,
+        "received_at": message.received_at,
+        "last_message_at": message.received_at,
+        "location_text": clean_text(extra["location_text"]) if extra.get("location_text") else None,
+        "victim_age": int(extra["victim_age"]) if extra.get("victim_age") else None,
+        "victim_gender": extra.get("victim_gender") or None,
+        "reasons": [],
+        "categories": [],
+        "location_candidates": [],
+        "support_given": [],
+    }
+
+
 def _new_incident(session: Session, message: InboundMessage, tipster: Tipster | None) -> Incident:
     """A new incident opened by its first message."""
-    extra = message.extra
     incident = Incident(
+        **new_incident_fields(message),
         reference=allocate_reference(session=session, at=message.received_at),
-        channel=message.channel,
-        external_id=clean_text(extra["external_id"]) if extra.get("external_id") else None,
-        conversation_key=message.conversation_key,
-        received_at=message.received_at,
-        last_message_at=message.received_at,
         tipster_id=tipster.id if tipster is not None else None,
-        location_text=clean_text(extra["location_text"]) if extra.get("location_text") else None,
-        victim_age=int(extra["victim_age"]) if extra.get("victim_age") else None,
-        victim_gender=extra.get("victim_gender") or None,
-        reasons=[],
-        categories=[],
-        location_candidates=[],
-        support_given=[],
     )
     session.add(incident)
     session.flush()

@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from intake.db import dialect_insert
 from intake.models import Job, utcnow
 
 LEASE = timedelta(seconds=60)
@@ -77,9 +76,8 @@ def enqueue(
 def schedule(*, session: Session, kind: str, key: str, run_at: datetime) -> None:
     """Make (kind, key) pending at `run_at` whatever it was (one statement): for the first
     job of something just created, such as a new alert or a new assignment's timer."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    statement = dialect_insert(JOBS).values(
+    statement = dialect_insert(session)(JOBS).values(
         kind=kind,
         key=key,
         state="pending",

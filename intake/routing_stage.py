@@ -291,11 +291,6 @@ def withdraw_elsewhere(*, session: Session, incident: Incident, actor: str) -> l
     return withdrawn
 
 
-def process_and_route(services: Services, job: ClaimedJob) -> None:
-    """The `process` job for one incident (see `process_incidents`)."""
-    process_incidents(services, [job])
-
-
 def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
     """`process` jobs: locate and triage while only reading, then write and route.
 

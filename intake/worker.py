@@ -51,15 +51,13 @@ def _acknowledge(session: Session, services: Services, key: str) -> None:
 
 
 def default_handlers() -> dict[str, Handler]:
-    """Every job kind the service knows, by name."""
-    from intake.delivery import deliver_alert, send_reply
-    from intake.routing_stage import escalate, process_and_route
+    """The job kinds run one at a time, by name (see `default_batch_handlers` for the rest)."""
+    from intake.delivery import send_reply
+    from intake.routing_stage import escalate
 
     return {
         "ingest": _ingest,
-        "process": process_and_route,
         "acknowledge": _acknowledge,
-        "deliver": deliver_alert,
         "reply": send_reply,
         "escalate": escalate,
     }
@@ -89,6 +87,7 @@ class Worker:
         self.services = services
         self.handlers = handlers or default_handlers()
         self.batch_handlers = default_batch_handlers() if batch_handlers is None else batch_handlers
+        self.kinds = (*self.handlers, *self.batch_handlers)  # what this worker claims
         self.poll_seconds = poll_seconds
         self.name = name
         self._stop = threading.Event()
@@ -97,7 +96,7 @@ class Worker:
     def run_once(self, limit: int = 20) -> int:
         """Claim and run the jobs due now; returns how many ran."""
         with self.services.db.writer(durable=False) as session:
-            claimed = jobs.claim(session=session, kinds=tuple(self.handlers), limit=limit)
+            claimed = jobs.claim(session=session, kinds=self.kinds, limit=limit)
         batches: dict[str, list[jobs.ClaimedJob]] = {}
         for job in claimed:
             if job.kind in self.batch_handlers:
@@ -163,7 +162,7 @@ class Worker:
 
     def loop(self) -> None:
         """Poll for due jobs until stop() is called; a new tip wakes it at once."""
-        log.info("%s started (jobs: %s)", self.name, ", ".join(sorted(self.handlers)))
+        log.info("%s started (jobs: %s)", self.name, ", ".join(sorted(self.kinds)))
         while not self._stop.is_set():
             try:
                 ran = self.run_once()
