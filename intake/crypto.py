@@ -38,14 +38,15 @@ class Cipher:
         """Encrypt a text; None stays None."""
         if value is None:
             return None
-        return self._fernet.encrypt(value.encode()).decode()
+        # "surrogatepass": a lone surrogate (JSON can carry one) comes back as it went in.
+        return self._fernet.encrypt(value.encode("utf-8", "surrogatepass")).decode()
 
     def decrypt(self, token: str | None) -> str | None:
         """Decrypt a text; None stays None, a token from another key raises ValueError."""
         if token is None:
             return None
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet.decrypt(token.encode()).decode("utf-8", "surrogatepass")
         except InvalidToken as exc:
             raise ValueError("field cannot be decrypted with this HOTLINE_SECRET_KEY") from exc
 

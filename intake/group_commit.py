@@ -7,6 +7,11 @@ all of them queued on the single writer. Instead, handlers hand their messages t
 one transaction with `accept_batch`, commits once, and only then releases the waiting
 handlers with their results. A request is answered only after the commit that holds it;
 if that commit fails, every request in it gets the error (and the provider retries).
+
+Requests from the event loop (`store`) are gathered on the loop first: everything the
+handlers of one loop turn hand over goes to the thread as one batch, and the batch's
+answers come back in one call. Handing each request over alone would wake the thread for
+the first of them, which then commits a batch of one while the rest wait for the next.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from intake.crypto import Cipher
 from intake.db import Database
@@ -25,7 +31,17 @@ from intake.incidents import IngestOptions
 
 log = logging.getLogger(__name__)
 
-Pending = tuple[Submission, "Future[list[Accepted]]"]
+Outcome = list[Accepted] | BaseException
+Waiter = Future[list[Accepted]] | asyncio.Future[list[Accepted]]
+
+
+@dataclass
+class _Batch:
+    """Requests handed over together, and where their answers go."""
+
+    submissions: list[Submission] = field(default_factory=list)
+    waiters: list[Waiter] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop | None = None  # the loop of asyncio waiters
 
 
 class IntakeWriter:
@@ -38,14 +54,15 @@ class IntakeWriter:
         cipher: Cipher,
         options: IngestOptions,
         on_commit: Callable[[], None] = lambda: None,
-        max_batch: int = 64,
+        max_batch: int = 128,
     ) -> None:
         self.db, self.cipher, self.options = db, cipher, options
         self.on_commit = on_commit
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()  # None: stop
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._gathering: dict[asyncio.AbstractEventLoop, _Batch] = {}  # touched on its loop
         self.batches = 0
         self.requests = 0
 
@@ -53,12 +70,22 @@ class IntakeWriter:
         """Queue a request; the future completes once it is committed (or failed)."""
         future: Future[list[Accepted]] = Future()
         self._ensure_running()
-        self._queue.put((submission, future))
+        self._queue.put(_Batch([submission], [future]))
         return future
 
     async def store(self, submission: Submission) -> list[Accepted]:
         """Store a request and wait, without blocking the event loop, for its commit."""
-        return await asyncio.wrap_future(self.submit(submission))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Accepted]] = loop.create_future()
+        batch = self._gathering.get(loop)
+        if batch is None:
+            batch = self._gathering[loop] = _Batch(loop=loop)
+            loop.call_soon(self._hand_over, loop)
+        batch.submissions.append(submission)
+        batch.waiters.append(future)
+        # Shielded: a client that goes away must not cancel what the thread may be
+        # committing for it (its answer is then simply not read).
+        return await asyncio.shield(future)
 
     def store_now(self, submission: Submission) -> list[Accepted]:
         """Store a request from a worker thread, waiting for its commit."""
@@ -71,6 +98,13 @@ class IntakeWriter:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, after its handlers ran: give the thread what they gathered."""
+        batch = self._gathering.pop(loop, None)
+        if batch is not None:
+            self._ensure_running()
+            self._queue.put(batch)
 
     def _ensure_running(self) -> None:
         if self._thread is not None:
@@ -86,8 +120,9 @@ class IntakeWriter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self.max_batch:
+            batches = [first]
+            size = len(first.submissions)
+            while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -95,39 +130,62 @@ class IntakeWriter:
                 if item is None:
                     stop = True
                     break
-                batch.append(item)
+                batches.append(item)
+                size += len(item.submissions)
             try:
-                self._store(batch)
-            except Exception as error:  # never leave a handler waiting forever
+                outcomes = self._store([s for b in batches for s in b.submissions])
+            except BaseException as error:  # never leave a handler waiting forever
                 log.exception("intake writer failed")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                outcomes = [error] * size
+            start = 0
+            for batch in batches:
+                end = start + len(batch.submissions)
+                _answer(batch, outcomes[start:end])
+                start = end
 
-    def _store(self, batch: list[Pending]) -> None:
-        live = [(s, f) for s, f in batch if f.set_running_or_notify_cancel()]
-        if not live:
-            return
+    def _store(self, submissions: list[Submission]) -> list[Outcome]:
         try:
-            outcomes = accept_batch(
-                db=self.db,
-                cipher=self.cipher,
-                submissions=[submission for submission, _ in live],
-                options=self.options,
+            outcomes: list[Outcome] = list(
+                accept_batch(
+                    db=self.db,
+                    cipher=self.cipher,
+                    submissions=submissions,
+                    options=self.options,
+                )
             )
         except Exception as error:
-            log.exception("intake commit of %s requests failed", len(live))
-            for _, future in live:
-                future.set_exception(error)
-            return
+            log.exception("intake commit of %s requests failed", len(submissions))
+            return [error] * len(submissions)
         self.batches += 1
-        self.requests += len(live)
+        self.requests += len(submissions)
         try:
             self.on_commit()
         except Exception:
             log.exception("after-commit hook failed")
-        for (_, future), outcome in zip(live, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+        return outcomes
+
+
+def _answer(batch: _Batch, outcomes: list[Outcome]) -> None:
+    """Release the batch's waiters: thread futures at once, loop futures in one call."""
+    if batch.loop is None:
+        for waiter, outcome in zip(batch.waiters, outcomes, strict=True):
+            _settle(waiter, outcome)
+        return
+    try:
+        batch.loop.call_soon_threadsafe(_settle_all, batch.waiters, outcomes)
+    except RuntimeError:  # the loop has closed: nobody is waiting any more
+        log.warning("%s intake answers had no loop to go to", len(outcomes))
+
+
+def _settle_all(waiters: list[Waiter], outcomes: list[Outcome]) -> None:
+    for waiter, outcome in zip(waiters, outcomes, strict=True):
+        _settle(waiter, outcome)
+
+
+def _settle(waiter: Waiter, outcome: Outcome) -> None:
+    if waiter.done():
+        return
+    if isinstance(outcome, BaseException):
+        waiter.set_exception(outcome)
+    else:
+        waiter.set_result(outcome)

@@ -8,9 +8,11 @@ Nothing is answered before the commit, so a crash loses only unanswered requests
 
 `accept_batch` does the same for many requests at once (the group commit of
 `intake.group_commit`): one batched insert into the inbox (repeats skipped by the unique
-key), and the messages that can only open a new incident (an anonymous partner or web-form
-tip) become incidents in a few bulk statements; the rest go through `accept`'s path one by
-one.
+key). A message that can only open a new incident (an anonymous partner or web-form tip)
+is answered with the id and reference of that incident, reserved in the same transaction,
+and an `ingest` job writes the incident a moment later, many at a time
+(`open_incidents_in_bulk`): storing a tip is then two rows, not six. The rest go through
+`accept`'s path one by one.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
@@ -35,6 +37,7 @@ from intake.incidents import (
     clean_text,
     ingest_item,
     new_incident_fields,
+    reserve_incident_ids,
 )
 from intake.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
 from intake.serialize import dump_message
@@ -90,9 +93,18 @@ def _insert(
 
 
 def _existing(session: Session, message: InboundMessage) -> Accepted:
-    """The outcome of the first delivery of a repeated message."""
+    """The outcome of the first delivery of a repeated message (whose incident may still
+    be on its way: then the id and reference it was answered with)."""
     row = session.execute(
-        select(InboxItem.id, InboxItem.incident_id, Incident.reference, Incident.status)
+        select(
+            InboxItem.id,
+            func.coalesce(InboxItem.incident_id, InboxItem.reserved_incident_id),
+            func.coalesce(Incident.reference, InboxItem.reference),
+            func.coalesce(
+                Incident.status,
+                case((InboxItem.reserved_incident_id.is_not(None), str(Status.NEW))),
+            ),
+        )
         .outerjoin(Incident, Incident.id == InboxItem.incident_id)
         .where(
             InboxItem.channel == message.channel,
@@ -174,51 +186,86 @@ def _opens_new_incident(message: InboundMessage) -> bool:
 def _accept_in_bulk(
     session: Session, cipher: Cipher, submissions: list[Submission], options: IngestOptions
 ) -> list[list[Accepted]]:
-    """Insert every inbox row in one batched statement, then ingest: in bulk where possible."""
+    """Insert every inbox row in one batched statement, then ingest or defer.
+
+    A message that can only open an incident of its own is not ingested here: it takes an
+    incident id and reference now (its answer carries them), and an `ingest` job turns it
+    into that incident a moment later (`open_incidents_in_bulk`, in a worker). The rest
+    are ingested inline, one by one, as `accept` does.
+    """
+    connection = session.connection()
     now = utcnow()
-    rows = []
-    for submission in submissions:
-        for index, message in enumerate(submission.messages):
-            raw = submission.raw_body if index == 0 else None
-            rows.append(
-                {
-                    "channel": str(message.channel),
-                    "provider_message_id": message.provider_message_id,
-                    "received_at": now,
-                    "state": "pending",
-                    "message": cipher.encrypt(dump_message(message)),
-                    "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
-                }
-            )
-    inserted = (
-        session.connection()
-        .execute(
-            dialect_insert(session)(INBOX)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-            .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id),
-            rows,
-        )
-        .all()
-    )
-    new_ids = {(channel, provider_id): inbox_id for inbox_id, channel, provider_id in inserted}
-    # The first message with a key owns the new row; a repeat (here or earlier) is a duplicate.
-    owned: dict[tuple[int, int], int] = {}
+    first: dict[tuple[str, str], tuple[int, int]] = {}  # key -> its first position
     for s_index, submission in enumerate(submissions):
         for m_index, message in enumerate(submission.messages):
-            key = (str(message.channel), message.provider_message_id)
-            inbox_id = new_ids.pop(key, None)
-            if inbox_id is not None:
-                owned[(s_index, m_index)] = inbox_id
-    fresh = [
-        (position, inbox_id, submissions[position[0]].messages[position[1]])
-        for position, inbox_id in owned.items()
+            first.setdefault(
+                (str(message.channel), message.provider_message_id), (s_index, m_index)
+            )
+    candidates = [
+        (key, position)
+        for key, position in first.items()
+        if _opens_new_incident(submissions[position[0]].messages[position[1]])
     ]
-    bulk = [item for item in fresh if _opens_new_incident(item[2])]
-    made = _new_incidents_in_bulk(session, bulk) if bulk else {}
-    for position, inbox_id, message in fresh:
-        if position in made:
+    if candidates:
+        # Numbers only for what is new: a repeat delivery takes none.
+        seen = set(
+            connection.execute(
+                select(INBOX.c.channel, INBOX.c.provider_message_id).where(
+                    tuple_(INBOX.c.channel, INBOX.c.provider_message_id).in_(
+                        [key for key, _ in candidates]
+                    )
+                )
+            )
+        )
+        candidates = [(key, position) for key, position in candidates if key not in seen]
+    deferred = [position for _, position in candidates]
+    messages = [submissions[s].messages[m] for s, m in deferred]
+    reservations = dict(
+        zip(
+            deferred,
+            zip(
+                reserve_incident_ids(connection, len(deferred)),
+                allocate_references(session=session, at=[m.received_at for m in messages]),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    rows = []
+    for s_index, m_index in first.values():
+        submission = submissions[s_index]
+        message = submission.messages[m_index]
+        raw = submission.raw_body if m_index == 0 else None
+        reserved = reservations.get((s_index, m_index))
+        rows.append(
+            {
+                "channel": str(message.channel),
+                "provider_message_id": message.provider_message_id,
+                "received_at": now,
+                "state": "pending",
+                "message": cipher.encrypt(dump_message(message)),
+                "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
+                "reserved_incident_id": reserved[0] if reserved else None,
+                "reference": reserved[1] if reserved else None,
+            }
+        )
+    inserted = connection.execute(_insert_inbox_rows(session), rows).all()
+    new_ids = {(channel, provider_id): inbox_id for inbox_id, channel, provider_id in inserted}
+    made: dict[tuple[int, int], Accepted] = {}
+    ingest_jobs = []
+    for key, position in first.items():
+        inbox_id = new_ids.get(key)
+        if inbox_id is None:
+            continue  # stored before (or by another process just now): a repeat
+        reserved = reservations.get(position)
+        if reserved is not None:
+            made[position] = Accepted(inbox_id, False, reserved[0], reserved[1], True, "new")
+            ingest_jobs.append({"kind": "ingest", "key": str(inbox_id)})
             continue
+        message = submissions[position[0]].messages[position[1]]
         made[position] = _ingest_one(session, cipher, inbox_id, message, options)
+    if ingest_jobs:
+        connection.execute(insert(JOBS), ingest_jobs)
     outcomes: list[list[Accepted]] = []
     for s_index, submission in enumerate(submissions):
         results = []
@@ -227,6 +274,21 @@ def _accept_in_bulk(
             results.append(outcome if outcome is not None else _existing(session, message))
         outcomes.append(results)
     return outcomes
+
+
+_INSERT_INBOX: dict[str, Any] = {}
+
+
+def _insert_inbox_rows(session: Session) -> Any:
+    """INSERT into the inbox, skipping a (channel, provider id) already there; built once."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERT_INBOX:
+        _INSERT_INBOX[dialect] = (
+            dialect_insert(session)(INBOX)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
+        )
+    return _INSERT_INBOX[dialect]
 
 
 def _ingest_one(
@@ -254,17 +316,23 @@ def _ingest_one(
     )
 
 
-def _new_incidents_in_bulk(
-    session: Session, items: list[tuple[tuple[int, int], int, InboundMessage]]
-) -> dict[tuple[int, int], Accepted]:
-    """One new incident per message, with its message, timeline entry, job and inbox link,
-    in a handful of statements: what `ingest_item` does for such a message, in bulk."""
-    references = allocate_references(session=session, at=[m.received_at for _, _, m in items])
+def open_incidents_in_bulk(
+    session: Session, items: list[tuple[int, InboundMessage, int, str]]
+) -> list[int]:
+    """Write the incidents that stored tips were answered with: (inbox id, message,
+    reserved id, reference) each, with its message, timeline entry, `process` job and
+    inbox link, in a handful of statements (what `ingest_item` does for such a message).
+    Returns the incident ids."""
     incident_rows: list[dict[str, object]] = []
-    for (_, _, message), reference in zip(items, references, strict=True):
+    message_rows: list[dict[str, object]] = []
+    event_rows: list[dict[str, object]] = []
+    job_rows: list[dict[str, object]] = []
+    inbox_rows: list[dict[str, object]] = []
+    for inbox_id, message, incident_id, reference in items:
         incident_rows.append(
             {
                 **new_incident_fields(message),
+                "id": incident_id,
                 "reference": reference,
                 "status": str(Status.NEW),
                 "tipster_id": None,
@@ -273,21 +341,6 @@ def _new_incidents_in_bulk(
                 "longitude": message.longitude if message.latitude is not None else None,
             }
         )
-    # Core statements on the session's connection: the ORM's per-statement work would cost
-    # more than the inserts themselves.
-    connection = session.connection()
-    incident_ids = (
-        connection.execute(
-            insert(INCIDENTS).returning(INCIDENTS.c.id, sort_by_parameter_order=True), incident_rows
-        )
-        .scalars()
-        .all()
-    )
-    message_rows: list[dict[str, object]] = []
-    event_rows: list[dict[str, object]] = []
-    job_rows: list[dict[str, object]] = []
-    inbox_rows: list[dict[str, object]] = []
-    for (_, inbox_id, message), incident_id in zip(items, incident_ids, strict=True):
         message_rows.append(
             {
                 "incident_id": incident_id,
@@ -312,6 +365,10 @@ def _new_incidents_in_bulk(
         )
         job_rows.append({"kind": "process", "key": str(incident_id)})
         inbox_rows.append({"inbox_id": inbox_id, "new_incident_id": incident_id})
+    # Core statements on the session's connection: the ORM's per-statement work would cost
+    # more than the inserts themselves.
+    connection = session.connection()
+    connection.execute(insert(INCIDENTS), incident_rows)
     connection.execute(insert(MESSAGES), message_rows)
     connection.execute(insert(EVENTS), event_rows)
     connection.execute(insert(JOBS), job_rows)
@@ -322,12 +379,7 @@ def _new_incidents_in_bulk(
         inbox_rows,
     )
     log.info("%s inbox items -> %s new incidents", len(items), len(items))
-    return {
-        position: Accepted(inbox_id, False, incident_id, reference, True, str(Status.NEW))
-        for (position, inbox_id, _), incident_id, reference in zip(
-            items, incident_ids, references, strict=True
-        )
-    }
+    return [incident_id for _, _, incident_id, _ in items]
 
 
 def store_malformed(

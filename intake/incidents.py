@@ -6,16 +6,17 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import jobs
 from intake.crypto import Cipher
-from intake.db import dialect_insert
 from intake.models import (
     OPEN_STATUSES,
     Counter,
@@ -51,11 +52,12 @@ for _status in OPEN_STATUSES:
     TRANSITIONS[_status] |= {Status.DUPLICATE, Status.SPAM}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Control characters (NUL among them, which PostgreSQL refuses) become U+FFFD.
+    """Control characters (NUL among them, which PostgreSQL refuses) and lone surrogates
+    (which JSON can carry and no database can store) become U+FFFD.
 
     The inbox keeps the provider's exact bytes; this is the readable copy.
     """
@@ -95,25 +97,70 @@ def allocate_reference(*, session: Session, at: datetime) -> str:
 def allocate_references(*, session: Session, at: list[datetime]) -> list[str]:
     """One reference for each time in `at`, in order: one counter update per month."""
     periods = [moment.astimezone(VN_TZ).strftime("%y%m") for moment in at]
-    insert = dialect_insert(session)
+    connection = session.connection()
     next_number: dict[str, int] = {}
     for period in dict.fromkeys(periods):
         count = periods.count(period)
-        upsert = (
-            insert(Counter)
-            .values(name=f"ref:{period}", value=count)
-            .on_conflict_do_update(
-                index_elements=[Counter.name], set_={"value": Counter.value + count}
-            )
-            .returning(Counter.value)
-        )
-        last = session.execute(upsert).scalar_one()
+        last = connection.execute(
+            _bump_counter(connection), {"name": f"ref:{period}", "count": count}
+        ).scalar_one()
         next_number[period] = last - count + 1
     references = []
     for period in periods:
         references.append(f"111-{period}-{next_number[period]:04d}")
         next_number[period] += 1
     return references
+
+
+COUNTERS = cast(Table, Counter.__table__)
+INCIDENTS = cast(Table, Incident.__table__)
+_HIGHEST_INCIDENT = select(func.coalesce(func.max(INCIDENTS.c.id), 0)).scalar_subquery()
+_PG_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, :count)"
+)
+_STATEMENTS: dict[tuple[str, str], Any] = {}  # built once per database kind
+
+
+def _bump_counter(connection: Connection) -> Any:
+    """counters[name] += count, returning the new value (the row is made on first use)."""
+    key = ("counter", connection.dialect.name)
+    if key not in _STATEMENTS:
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        _STATEMENTS[key] = (
+            insert(COUNTERS)
+            .values(name=bindparam("name"), value=bindparam("count"))
+            .on_conflict_do_update(
+                index_elements=[COUNTERS.c.name],
+                set_={"value": COUNTERS.c.value + bindparam("count")},
+            )
+            .returning(COUNTERS.c.value)
+        )
+    return _STATEMENTS[key]
+
+
+def reserve_incident_ids(connection: Connection, count: int) -> list[int]:
+    """`count` new incident ids, taken now so that a tip can be answered with the id of
+    the incident a worker writes a moment later. On PostgreSQL they come from the id
+    sequence; SQLite has none, so the `incident_id` counter plays its part, kept above
+    every id already used (every incident written takes its id from here: see
+    `models.Incident.id`)."""
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        return [int(v) for v in connection.execute(_PG_NEXT_IDS, {"count": count}).scalars()]
+    key = ("ids", connection.dialect.name)
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = (
+            sqlite_insert(COUNTERS)
+            .values(name="incident_id", value=_HIGHEST_INCIDENT + bindparam("count"))
+            .on_conflict_do_update(
+                index_elements=[COUNTERS.c.name],
+                set_={"value": func.max(COUNTERS.c.value, _HIGHEST_INCIDENT) + bindparam("count")},
+            )
+            .returning(COUNTERS.c.value)
+        )
+    last = int(connection.execute(_STATEMENTS[key], {"count": count}).scalar_one())
+    return list(range(last - count + 1, last + 1))
 
 
 def add_event(
@@ -179,6 +226,11 @@ def _open_conversation(
     return session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
 
 
+def _age(value: str | None) -> int | None:
+    """An age the intake checked; anything else is left out (the message keeps it)."""
+    return int(value) if value and value.isdigit() and int(value) <= 120 else None
+
+
 def new_incident_fields(message: InboundMessage) -> dict[str, Any]:
     """The columns a new incident takes from the message that opens it."""
     extra = message.extra
@@ -189,7 +241,7 @@ def new_incident_fields(message: InboundMessage) -> dict[str, Any]:
         "received_at": message.received_at,
         "last_message_at": message.received_at,
         "location_text": clean_text(extra["location_text"]) if extra.get("location_text") else None,
-        "victim_age": int(extra["victim_age"]) if extra.get("victim_age") else None,
+        "victim_age": _age(extra.get("victim_age")),
         "victim_gender": extra.get("victim_gender") or None,
         "reasons": [],
         "categories": [],
@@ -198,13 +250,23 @@ def new_incident_fields(message: InboundMessage) -> dict[str, Any]:
     }
 
 
-def _new_incident(session: Session, message: InboundMessage, tipster: Tipster | None) -> Incident:
-    """A new incident opened by its first message."""
+def _new_incident(
+    session: Session,
+    message: InboundMessage,
+    tipster: Tipster | None,
+    reserved: tuple[int, str] | None = None,
+) -> Incident:
+    """A new incident opened by its first message (with the id and reference the tip was
+    answered with, when it was answered before this)."""
     incident = Incident(
         **new_incident_fields(message),
-        reference=allocate_reference(session=session, at=message.received_at),
+        reference=reserved[1]
+        if reserved
+        else allocate_reference(session=session, at=message.received_at),
         tipster_id=tipster.id if tipster is not None else None,
     )
+    if reserved:
+        incident.id = reserved[0]
     session.add(incident)
     session.flush()
     add_event(
@@ -246,6 +308,7 @@ def ingest_item(
     `message` is given when the item was stored in this very transaction (the webhook's
     inline ingest), which spares reading it back.
     """
+    reserved = None
     if message is None:
         item = session.get(InboxItem, inbox_id, with_for_update=True)
         if item is None or item.message is None:
@@ -253,16 +316,18 @@ def ingest_item(
         message = _load(cipher, item.message)
         if item.incident_id is not None:
             return IngestOutcome(session.get(Incident, item.incident_id), False, message)
+        if item.reserved_incident_id is not None and item.reference:
+            reserved = (item.reserved_incident_id, item.reference)
     if message.kind in NOT_INCIDENTS:
         _mark_item(session, inbox_id, str(message.kind), None)
         if message.kind == MessageKind.ACK:
             jobs.enqueue(session=session, kind="acknowledge", key=str(inbox_id))
         return IngestOutcome(None, False, message)
     tipster = _tipster(session, cipher, message)
-    incident = _open_conversation(session, message, tipster, options)
+    incident = None if reserved else _open_conversation(session, message, tipster, options)
     created = incident is None
     if incident is None:
-        incident = _new_incident(session, message, tipster)
+        incident = _new_incident(session, message, tipster, reserved)
     _apply_message(incident, message)
     session.add(
         Message(

@@ -83,6 +83,13 @@ class Role(StrEnum):
     PARTNER = "partner"
 
 
+def _next_incident_id(context: Any) -> int:
+    from intake.incidents import reserve_incident_ids
+
+    (incident_id,) = reserve_incident_ids(context.connection, 1)
+    return incident_id
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -102,6 +109,10 @@ class InboxItem(Base):
     raw_body: Mapped[bytes | None] = mapped_column(LargeBinary)  # encrypted request body
     error: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # An anonymous partner or web-form tip is answered with the id and reference of the
+    # incident it will open; a worker then writes that incident (intake.inbox).
+    reserved_incident_id: Mapped[int | None] = mapped_column(Integer)
+    reference: Mapped[str | None] = mapped_column(String(32))
 
 
 class Tipster(Base):
@@ -130,7 +141,9 @@ class Incident(Base):
         UniqueConstraint("channel", "external_id", name="uq_incident_external"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # Taken like the ids reserved for tips answered before their incident is written, so
+    # the two never meet (SQLite would otherwise hand out max(id) + 1).
+    id: Mapped[int] = mapped_column(primary_key=True, default=_next_incident_id)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW)

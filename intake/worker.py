@@ -15,11 +15,15 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake import jobs
 from intake.acks import acknowledge_from_inbox
+from intake.inbox import open_incidents_in_bulk
 from intake.incidents import ingest_item
+from intake.models import InboxItem
+from intake.serialize import load_message
 from intake.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,58 @@ def _ingest(session: Session, services: Services, key: str) -> None:
     ingest_item(session=session, cipher=services.cipher, inbox_id=int(key), options=services.ingest)
 
 
+def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> None:
+    """`ingest` jobs: stored tips become incidents. Those already answered with an
+    incident id and reference (anonymous partner and web-form tips) are written together
+    in one transaction; any other message, or a batch that fails, one by one."""
+    by_inbox = {int(job.key): job for job in batch}
+    with services.db.reader() as session:
+        rows = session.execute(
+            select(
+                InboxItem.id,
+                InboxItem.message,
+                InboxItem.incident_id,
+                InboxItem.reserved_incident_id,
+                InboxItem.reference,
+            ).where(InboxItem.id.in_(list(by_inbox)))
+        ).all()
+    reserved = [
+        (row.id, load_message(services.cipher.decrypt(row.message) or ""), row[3], row[4])
+        for row in rows
+        if row.incident_id is None and row[3] is not None and row[4] and row.message
+    ]
+    in_bulk = {r[0] for r in reserved}
+    alone = [job for inbox_id, job in by_inbox.items() if inbox_id not in in_bulk]
+    if reserved:
+        try:
+            with services.db.writer(durable=False) as session:
+                unlinked = set(
+                    session.scalars(
+                        select(InboxItem.id).where(
+                            InboxItem.id.in_([r[0] for r in reserved]),
+                            InboxItem.incident_id.is_(None),
+                        )
+                    )
+                )
+                open_incidents_in_bulk(session, [r for r in reserved if r[0] in unlinked])
+                jobs.complete_many(session=session, job_ids=[by_inbox[r[0]].id for r in reserved])
+            for inbox_id, *_ in reserved:
+                by_inbox[inbox_id].finished = True
+        except Exception as exc:
+            log.warning(
+                "bulk ingest of %s tips failed (%s); one by one", len(reserved), type(exc).__name__
+            )
+            alone = list(batch)
+    for job in alone:
+        try:
+            _ingest(services, job)
+        except Exception as exc:
+            log.warning("inbox item %s not ingested: %s", job.key, type(exc).__name__)
+            log.debug("ingest failure", exc_info=True)
+            with services.db.writer(durable=False) as session:
+                job.retry(session, error=f"{type(exc).__name__}: {exc}")
+
+
 @transactional
 def _acknowledge(session: Session, services: Services, key: str) -> None:
     acknowledge_from_inbox(session=session, cipher=services.cipher, inbox_id=int(key))
@@ -56,7 +112,6 @@ def default_handlers() -> dict[str, Handler]:
     from intake.routing_stage import escalate
 
     return {
-        "ingest": _ingest,
         "acknowledge": _acknowledge,
         "reply": send_reply,
         "escalate": escalate,
@@ -69,7 +124,7 @@ def default_batch_handlers() -> dict[str, BatchHandler]:
     from intake.delivery import deliver_alerts
     from intake.routing_stage import process_incidents
 
-    return {"deliver": deliver_alerts, "process": process_incidents}
+    return {"ingest": ingest_stored, "deliver": deliver_alerts, "process": process_incidents}
 
 
 class Worker:

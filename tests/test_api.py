@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from intake.models import Assignment, AuditEntry, Incident, Unit
+from intake.models import Assignment, AuditEntry, Incident, Message, Unit
 
 TIP = {
     "text": "em o thon 3 xa thieu trung thanh hoa, bo em dang danh em, cuu em",
@@ -57,7 +57,7 @@ def test_list_filters_and_cursor(client, make_user, drain) -> None:  # type: ign
 
 
 def test_roles_and_unit_scoping_are_enforced_and_audited(  # type: ignore[no-untyped-def]
-    client, make_user, services
+    client, make_user, services, drain
 ) -> None:
     partner = make_user("partner1", "partner")
     police = make_user("cs1", "police", unit_id="cp-16000")
@@ -65,6 +65,7 @@ def test_roles_and_unit_scoping_are_enforced_and_audited(  # type: ignore[no-unt
     other = client.post("/api/v1/tips", json={**TIP, "external_id": "x2"}, headers=partner).json()[
         "id"
     ]
+    drain()  # the incidents the tips were answered with are written by the pipeline
     with services.db.writer() as session:
         session.add(Unit(id="cp-16000", kind="commune_police", name="CA xã", province_code=38))
         session.flush()
@@ -84,10 +85,11 @@ def test_roles_and_unit_scoping_are_enforced_and_audited(  # type: ignore[no-unt
     assert ("view", mine) in actions and ("denied", other) in actions
 
 
-def test_status_change_with_stale_version_is_refused(client, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_status_change_with_stale_version_is_refused(client, make_user, drain) -> None:  # type: ignore[no-untyped-def]
     partner = make_user("partner1", "partner")
     operator = make_user("lan", "operator")
     incident_id = client.post("/api/v1/tips", json=TIP, headers=partner).json()["id"]
+    drain()
     version = client.get(f"/api/v1/incidents/{incident_id}", headers=operator).json()["version"]
     url = f"/api/v1/incidents/{incident_id}/status"
     ok = client.post(url, json={"status": "in_progress", "version": version}, headers=operator)
@@ -99,7 +101,7 @@ def test_status_change_with_stale_version_is_refused(client, make_user) -> None:
 
 
 def test_bad_input_gets_clear_errors_and_loses_nothing(  # type: ignore[no-untyped-def]
-    client, make_user, services
+    client, make_user, services, drain
 ) -> None:
     partner = make_user("partner1", "partner")
     headers = {**partner, "Content-Type": "application/json"}
@@ -123,9 +125,15 @@ def test_bad_input_gets_clear_errors_and_loses_nothing(  # type: ignore[no-untyp
     long_line = {"text": "x" * 100_000, "external_id": "long"}
     assert client.post("/api/v1/tips", json=long_line, headers=partner).status_code == 201
     control = {"text": "a\u0000b\u0007c", "external_id": "ctl"}
-    assert client.post("/api/v1/tips", json=control, headers=partner).status_code == 201
+    accepted = client.post("/api/v1/tips", json=control, headers=partner)
+    assert accepted.status_code == 201
+    drain()
     with services.db.reader() as session:
         assert len(session.scalars(select(Incident.id)).all()) == 4
+        stored = session.get(Incident, accepted.json()["id"])
+        assert stored is not None and stored.reference == accepted.json()["reference"]
+        text = session.scalars(select(Message.text).where(Message.incident_id == stored.id)).one()
+        assert text == "a\ufffdb\ufffdc"
 
 
 def test_health_and_metrics(client, make_user) -> None:  # type: ignore[no-untyped-def]

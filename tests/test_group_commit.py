@@ -15,7 +15,7 @@ from intake.crypto import Cipher
 from intake.db import Database
 from intake.group_commit import IntakeWriter
 from intake.inbox import Accepted, Submission, accept_batch
-from intake.incidents import IngestOptions
+from intake.incidents import IngestOptions, ingest_item
 from intake.models import Event, InboxItem, Incident, Job, Message, Tipster
 
 CIPHER = Cipher("test-secret-key-for-hotline111")
@@ -57,6 +57,15 @@ def batch(db: Database, *submissions: Submission) -> list[list[Accepted] | Excep
     return accept_batch(db=db, cipher=CIPHER, submissions=list(submissions), options=OPTIONS)
 
 
+def ingest_pending(db: Database) -> None:
+    """What the `ingest` jobs do, one at a time (the bulk path is the worker's: test_api)."""
+    with db.reader() as session:
+        keys = session.scalars(select(Job.key).where(Job.kind == "ingest")).all()
+    for key in keys:
+        with db.writer() as session:
+            ingest_item(session=session, cipher=CIPHER, inbox_id=int(key), options=OPTIONS)
+
+
 def test_a_mixed_batch_is_stored_as_one_by_one_would(db: Database) -> None:
     outcomes = batch(
         db,
@@ -73,13 +82,29 @@ def test_a_mixed_batch_is_stored_as_one_by_one_would(db: Database) -> None:
     assert a_again.reference == a.reference and a_again.status == "new"
     references = [a.reference, t1.reference, b.reference]
     assert len(set(references)) == 3 and all(r and r.startswith("111-2607-") for r in references)
+    assert len({a.incident_id, b.incident_id, t1.incident_id}) == 3
+    with db.reader() as session:
+        # The chat message is an incident already; the partner tips are stored with the
+        # incident each was answered with, and an ingest job to write it.
+        assert session.scalar(select(func.count()).select_from(Incident)) == 1
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 4
+        kept = session.get(InboxItem, a.inbox_id)
+        assert kept is not None and kept.state == "pending"
+        assert (kept.reserved_incident_id, kept.reference) == (a.incident_id, a.reference)
+        ingest_jobs = session.scalars(select(Job.key).where(Job.kind == "ingest")).all()
+        assert sorted(ingest_jobs) == sorted([str(a.inbox_id), str(b.inbox_id)])
+    repeat = batch(db, Submission((partner_tip("a"),), b'{"a": 1}'))[0][0]  # type: ignore[index]
+    assert repeat.duplicate and (repeat.incident_id, repeat.reference) == (
+        a.incident_id,
+        a.reference,
+    )
+    ingest_pending(db)
     with db.reader() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 3
-        assert session.scalar(select(func.count()).select_from(InboxItem)) == 4
         assert session.scalar(select(func.count()).select_from(Message)) == 4
         assert session.scalar(select(func.count()).select_from(Tipster)) == 1
         incident = session.get(Incident, a.incident_id)
-        assert incident is not None
+        assert incident is not None and incident.reference == a.reference
         assert (incident.location_text, incident.victim_age) == ("xa Nhac Ky", 9)
         assert incident.external_id == "7:a" and incident.tipster_id is None
         created = session.scalars(select(Event.action).where(Event.incident_id == a.incident_id))
@@ -90,26 +115,39 @@ def test_a_mixed_batch_is_stored_as_one_by_one_would(db: Database) -> None:
         )
         states = session.scalars(select(InboxItem.state)).all()
         assert set(states) == {"ingested"}
+    again = batch(db, Submission((partner_tip("a"),), b'{"a": 1}'))[0][0]  # type: ignore[index]
+    assert again.duplicate and (again.incident_id, again.reference) == (a.incident_id, a.reference)
+
+
+def test_ids_given_to_tips_and_ids_of_other_incidents_never_meet(db: Database) -> None:
+    # A tip answered before its incident is written holds its id; an incident written
+    # meanwhile on another path (a chat message) must take another one.
+    (tip,) = batch(db, Submission((partner_tip("early"),), None))[0]  # type: ignore[misc]
+    (chat_1,) = batch(db, Submission((chat("t9", "chat-9"),), None))[0]  # type: ignore[misc]
+    assert chat_1.incident_id is not None and chat_1.incident_id > (tip.incident_id or 0)
+    ingest_pending(db)
+    with db.reader() as session:
+        ids = sorted(session.scalars(select(Incident.id)))
+    assert ids == sorted([tip.incident_id, chat_1.incident_id])
 
 
 def test_one_bad_request_does_not_keep_the_others_out(db: Database) -> None:
-    # An age that is not a number breaks the bulk insert; the batch is redone one by one:
-    # the good tips become incidents, the bad one is stored with an ingest job for later.
+    # A message without a provider id breaks the shared insert; the batch is redone one
+    # by one: the good tips are stored and answered, the bad one gets its error.
+    bad_tip = dataclasses.replace(partner_tip("bad"), provider_message_id=None)  # type: ignore[arg-type]
     outcomes = batch(
         db,
         Submission((partner_tip("good-1"),), b"{}"),
-        Submission((partner_tip("bad", victim_age="nine"),), b"{}"),
+        Submission((bad_tip,), b"{}"),
         Submission((partner_tip("good-2"),), b"{}"),
     )
-    good_1, bad, good_2 = (outcome[0] for outcome in outcomes)  # type: ignore[index]
-    assert good_1.incident_id and good_2.incident_id
-    assert bad.incident_id is None and not bad.duplicate
+    good_1, bad, good_2 = outcomes
+    assert isinstance(bad, Exception)
+    assert not isinstance(good_1, Exception) and not isinstance(good_2, Exception)
+    assert good_1[0].incident_id and good_2[0].incident_id
     with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 2
         assert session.scalar(select(func.count()).select_from(Incident)) == 2
-        kept = session.get(InboxItem, bad.inbox_id)
-        assert kept is not None and kept.state == "pending"
-        ingest_jobs = session.scalars(select(Job.key).where(Job.kind == "ingest")).all()
-        assert ingest_jobs == [str(bad.inbox_id)]
 
 
 def test_references_continue_across_batches_and_months(db: Database) -> None:
@@ -156,8 +194,10 @@ def test_the_writer_commits_concurrent_requests_together(db: Database) -> None:
     by_id = {r.inbox_id: r.incident_id for r in created}
     assert all(by_id[r.inbox_id] == r.incident_id for r in results if r.duplicate)
     assert writer.requests == 200 and len(commits) == writer.batches <= 200
+    ingest_pending(db)
     with db.reader() as session:
-        assert session.scalar(select(func.count()).select_from(Incident)) == 100
+        stored = session.execute(select(Incident.id, Incident.reference)).all()
+    assert sorted(stored) == sorted((r.incident_id, r.reference) for r in created)
 
 
 def test_a_stopped_writer_finishes_what_was_queued(db: Database) -> None:
