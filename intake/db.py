@@ -21,12 +21,12 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -39,6 +39,20 @@ SYNCHRONOUS_OPTION = "hotline_sqlite_synchronous"
 def dialect_insert(session: Session) -> Any:
     """The INSERT construct of the session's database, the one with ON CONFLICT."""
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
+def built_once(bind: Session | Connection, name: str, build: Callable[[Any], Any]) -> Any:
+    """A statement of the hot paths, built once per kind of database: `build` gets that
+    database's INSERT (the one with ON CONFLICT). Building a statement anew for every
+    execution costs more than running it."""
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    key = (name, dialect)
+    if key not in _BUILT:
+        _BUILT[key] = build(pg_insert if dialect == "postgresql" else sqlite_insert)
+    return _BUILT[key]
 
 
 def prepare_sqlite_path(url: str) -> None:

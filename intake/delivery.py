@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
 from intake import jobs
-from intake.db import dialect_insert
+from intake.db import built_once
 from intake.incidents import add_event
 from intake.jobs import ClaimedJob
 from intake.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
@@ -235,6 +236,23 @@ def _fail_over(*, session, services: Services, alert_id: int, error: str) -> Non
     )
 
 
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert to put in the outbox."""
+
+    incident_reference: str
+    incident_id: int
+    unit_id: str
+    channel: Channel
+    recipient: str
+    text: str
+    step: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.incident_reference}/{self.unit_id}/{self.channel}/{self.step}"
+
+
 def queue_alert(
     *,
     session: Session,
@@ -248,27 +266,55 @@ def queue_alert(
 ) -> int | None:
     """Put one alert in the outbox (once per incident, unit, channel and step) with its
     deliver job; returns its id, or None when it was there already."""
-    connection = session.connection()
-    alert_id = connection.execute(
-        dialect_insert(session)(ALERTS)
-        .values(
-            idempotency_key=f"{incident_reference}/{unit_id}/{channel}/{step}",
-            incident_id=incident_id,
-            unit_id=unit_id,
-            channel=str(channel),
-            recipient=recipient,
-            text=text,
-            state="pending",
-            attempts=0,
-            escalation_step=step,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(ALERTS.c.id)
-    ).scalar_one_or_none()
-    if alert_id is not None:
-        jobs.schedule(session=session, kind="deliver", key=str(alert_id), run_at=utcnow())
-    return alert_id
+    alert = NewAlert(incident_reference, incident_id, unit_id, channel, recipient, text, step)
+    return queue_alerts(session=session, alerts=[alert]).get(alert.idempotency_key)
+
+
+def queue_alerts(
+    *,
+    session: Session,
+    alerts: list[NewAlert],
+    also_schedule: list[tuple[str, str, datetime]] | None = None,
+) -> dict[str, int]:
+    """Put alerts in the outbox, each once (by its idempotency key), with their deliver
+    jobs, and any other jobs given (escalation timers) in the same statement. Returns the
+    new alerts' ids by idempotency key (one there already is left out)."""
+    now = utcnow()
+    made: dict[str, int] = {}
+    if alerts:
+        rows = [
+            {
+                "idempotency_key": alert.idempotency_key,
+                "incident_id": alert.incident_id,
+                "unit_id": alert.unit_id,
+                "channel": str(alert.channel),
+                "recipient": alert.recipient,
+                "text": alert.text,
+                "state": "pending",
+                "attempts": 0,
+                "escalation_step": alert.step,
+                "created_at": now,
+            }
+            for alert in alerts
+        ]
+        made = {
+            key: alert_id
+            for alert_id, key in session.connection().execute(
+                built_once(
+                    session,
+                    "insert alerts",
+                    lambda insert: (
+                        insert(ALERTS)
+                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        .returning(ALERTS.c.id, ALERTS.c.idempotency_key)
+                    ),
+                ),
+                rows,
+            )
+        }
+    due = [("deliver", str(alert_id), now) for alert_id in made.values()]
+    jobs.schedule_many(session=session, jobs=[*due, *(also_schedule or [])])
+    return made
 
 
 def queue_reply(*, session, incident_id: int, text: str) -> Message:  # type: ignore[no-untyped-def]

@@ -20,15 +20,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
 from intake import jobs
 from intake.crypto import Cipher
-from intake.db import Database, dialect_insert
+from intake.db import Database, built_once, dialect_insert
 from intake.incidents import (
     ANONYMOUS_CHANNELS,
     NOT_INCIDENTS,
@@ -208,15 +208,21 @@ def _accept_in_bulk(
     ]
     if candidates:
         # Numbers only for what is new: a repeat delivery takes none.
-        seen = set(
-            connection.execute(
-                select(INBOX.c.channel, INBOX.c.provider_message_id).where(
-                    tuple_(INBOX.c.channel, INBOX.c.provider_message_id).in_(
-                        [key for key, _ in candidates]
+        seen: set[tuple[str, str]] = set()
+        by_channel: dict[str, list[str]] = {}
+        for (channel, provider_id), _ in candidates:
+            by_channel.setdefault(channel, []).append(provider_id)
+        for channel, provider_ids in by_channel.items():
+            # One channel at a time: the unique index then finds each id (a row-value IN
+            # would scan the whole inbox).
+            seen.update(
+                (channel, provider_id)
+                for provider_id in connection.execute(
+                    select(INBOX.c.provider_message_id).where(
+                        INBOX.c.channel == channel, INBOX.c.provider_message_id.in_(provider_ids)
                     )
-                )
+                ).scalars()
             )
-        )
         candidates = [(key, position) for key, position in candidates if key not in seen]
     deferred = [position for _, position in candidates]
     messages = [submissions[s].messages[m] for s, m in deferred]
@@ -249,7 +255,18 @@ def _accept_in_bulk(
                 "reference": reserved[1] if reserved else None,
             }
         )
-    inserted = connection.execute(_insert_inbox_rows(session), rows).all()
+    inserted = connection.execute(
+        built_once(
+            session,
+            "insert inbox",
+            lambda insert: (
+                insert(INBOX)
+                .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+                .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
+            ),
+        ),
+        rows,
+    ).all()
     new_ids = {(channel, provider_id): inbox_id for inbox_id, channel, provider_id in inserted}
     made: dict[tuple[int, int], Accepted] = {}
     ingest_jobs = []
@@ -274,21 +291,6 @@ def _accept_in_bulk(
             results.append(outcome if outcome is not None else _existing(session, message))
         outcomes.append(results)
     return outcomes
-
-
-_INSERT_INBOX: dict[str, Any] = {}
-
-
-def _insert_inbox_rows(session: Session) -> Any:
-    """INSERT into the inbox, skipping a (channel, provider id) already there; built once."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _INSERT_INBOX:
-        _INSERT_INBOX[dialect] = (
-            dialect_insert(session)(INBOX)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-            .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
-        )
-    return _INSERT_INBOX[dialect]
 
 
 def _ingest_one(

@@ -10,13 +10,12 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import jobs
 from intake.crypto import Cipher
+from intake.db import built_once
 from intake.models import (
     OPEN_STATUSES,
     Counter,
@@ -102,7 +101,8 @@ def allocate_references(*, session: Session, at: list[datetime]) -> list[str]:
     for period in dict.fromkeys(periods):
         count = periods.count(period)
         last = connection.execute(
-            _bump_counter(connection), {"name": f"ref:{period}", "count": count}
+            built_once(connection, "bump counter", _bump_counter),
+            {"name": f"ref:{period}", "count": count},
         ).scalar_one()
         next_number[period] = last - count + 1
     references = []
@@ -118,24 +118,33 @@ _HIGHEST_INCIDENT = select(func.coalesce(func.max(INCIDENTS.c.id), 0)).scalar_su
 _PG_NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, :count)"
 )
-_STATEMENTS: dict[tuple[str, str], Any] = {}  # built once per database kind
 
 
-def _bump_counter(connection: Connection) -> Any:
+def _bump_counter(insert: Any) -> Any:
     """counters[name] += count, returning the new value (the row is made on first use)."""
-    key = ("counter", connection.dialect.name)
-    if key not in _STATEMENTS:
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        _STATEMENTS[key] = (
-            insert(COUNTERS)
-            .values(name=bindparam("name"), value=bindparam("count"))
-            .on_conflict_do_update(
-                index_elements=[COUNTERS.c.name],
-                set_={"value": COUNTERS.c.value + bindparam("count")},
-            )
-            .returning(COUNTERS.c.value)
+    return (
+        insert(COUNTERS)
+        .values(name=bindparam("name"), value=bindparam("count"))
+        .on_conflict_do_update(
+            index_elements=[COUNTERS.c.name],
+            set_={"value": COUNTERS.c.value + bindparam("count")},
         )
-    return _STATEMENTS[key]
+        .returning(COUNTERS.c.value)
+    )
+
+
+def _bump_incident_ids(insert: Any) -> Any:
+    """SQLite's stand-in for a sequence: counters['incident_id'] += count, never below
+    the highest id written."""
+    return (
+        insert(COUNTERS)
+        .values(name="incident_id", value=_HIGHEST_INCIDENT + bindparam("count"))
+        .on_conflict_do_update(
+            index_elements=[COUNTERS.c.name],
+            set_={"value": func.max(COUNTERS.c.value, _HIGHEST_INCIDENT) + bindparam("count")},
+        )
+        .returning(COUNTERS.c.value)
+    )
 
 
 def reserve_incident_ids(connection: Connection, count: int) -> list[int]:
@@ -148,18 +157,8 @@ def reserve_incident_ids(connection: Connection, count: int) -> list[int]:
         return []
     if connection.dialect.name == "postgresql":
         return [int(v) for v in connection.execute(_PG_NEXT_IDS, {"count": count}).scalars()]
-    key = ("ids", connection.dialect.name)
-    if key not in _STATEMENTS:
-        _STATEMENTS[key] = (
-            sqlite_insert(COUNTERS)
-            .values(name="incident_id", value=_HIGHEST_INCIDENT + bindparam("count"))
-            .on_conflict_do_update(
-                index_elements=[COUNTERS.c.name],
-                set_={"value": func.max(COUNTERS.c.value, _HIGHEST_INCIDENT) + bindparam("count")},
-            )
-            .returning(COUNTERS.c.value)
-        )
-    last = int(connection.execute(_STATEMENTS[key], {"count": count}).scalar_one())
+    statement = built_once(connection, "bump incident ids", _bump_incident_ids)
+    last = int(connection.execute(statement, {"count": count}).scalar_one())
     return list(range(last - count + 1, last + 1))
 
 

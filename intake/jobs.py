@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from intake.db import dialect_insert
+from intake.db import built_once
 from intake.models import Job, utcnow
 
 LEASE = timedelta(seconds=60)
@@ -76,27 +76,43 @@ def enqueue(
 def schedule(*, session: Session, kind: str, key: str, run_at: datetime) -> None:
     """Make (kind, key) pending at `run_at` whatever it was (one statement): for the first
     job of something just created, such as a new alert or a new assignment's timer."""
+    schedule_many(session=session, jobs=[(kind, key, run_at)])
+
+
+def schedule_many(*, session: Session, jobs: list[tuple[str, str, datetime]]) -> None:
+    """`schedule` for several (kind, key, run_at), in one statement run for each."""
+    if not jobs:
+        return
     now = utcnow()
-    statement = dialect_insert(session)(JOBS).values(
-        kind=kind,
-        key=key,
-        state="pending",
-        run_at=run_at,
-        attempts=0,
-        rerun=False,
-        created_at=now,
-    )
     session.connection().execute(
-        statement.on_conflict_do_update(
-            index_elements=["kind", "key"],
-            set_={
+        built_once(session, "upsert pending job", _upsert_pending),
+        [
+            {
+                "kind": kind,
+                "key": key,
                 "state": "pending",
                 "run_at": run_at,
                 "attempts": 0,
-                "last_error": None,
-                "done_at": None,
-            },
-        )
+                "rerun": False,
+                "created_at": now,
+            }
+            for kind, key, run_at in jobs
+        ],
+    )
+
+
+def _upsert_pending(insert: Any) -> Any:
+    """INSERT a pending job, or make the existing (kind, key) pending again."""
+    statement = insert(JOBS)
+    return statement.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={
+            "state": "pending",
+            "run_at": statement.excluded.run_at,
+            "attempts": 0,
+            "last_error": None,
+            "done_at": None,
+        },
     )
 
 

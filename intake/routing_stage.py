@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import datetime
 from typing import Protocol, cast
 
 from sqlalchemy import Table, insert, select, union, update
@@ -12,10 +14,10 @@ from channels.base import Channel
 from intake import jobs
 from intake.acks import escalation_key
 from intake.alerts import alert_text
-from intake.delivery import queue_alert, queue_reply
+from intake.delivery import NewAlert, queue_alert, queue_alerts, queue_reply
 from intake.incidents import add_event
 from intake.jobs import ClaimedJob
-from intake.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
+from intake.models import Alert, Assignment, Counter, Event, Incident, Status, Unit, utcnow
 from intake.pipeline import Analysis, analyse, apply
 from intake.services import Services
 from routing.plan import (
@@ -83,9 +85,21 @@ def unit_record(unit: UnitColumns) -> UnitRecord:
 
 
 def directory_for(
-    session: Session, *, ward_code: int | None, province_code: int | None
+    session: Session,
+    *,
+    ward_code: int | None,
+    province_code: int | None,
+    cache: DirectoryCache | None = None,
 ) -> Directory:
     """The units that can matter for one place: its commune, its province, the supervisors."""
+    if cache is not None:
+        return cache.get(session, ward_code=ward_code, province_code=province_code)
+    return _load_directory(session, ward_code=ward_code, province_code=province_code)
+
+
+def _load_directory(
+    session: Session, *, ward_code: int | None, province_code: int | None
+) -> Directory:
     # One indexed query per part, not one OR over the whole directory (a full scan).
     columns = (
         Unit.id,
@@ -110,6 +124,45 @@ def directory_for(
     return Directory(unit_record(row) for row in rows)
 
 
+_DIRECTORY_VERSION = select(Counter.value).where(Counter.name == "directory")
+
+
+class DirectoryCache:
+    """The units of the places this process routed to, kept while the directory's version
+    (bumped by the database on every change to the units table) stays the same.
+
+    The version is read in the caller's transaction, so a route never mixes an old
+    directory with a newer one. One primary-key read instead of three unit queries per
+    incident routed.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._version: int | None = None
+        self._places: dict[tuple[int | None, int | None], Directory] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Session, *, ward_code: int | None, province_code: int | None
+    ) -> Directory:
+        version = session.execute(_DIRECTORY_VERSION).scalar() or 0
+        key = (ward_code, province_code)
+        with self._lock:
+            if version != self._version:
+                self._places.clear()
+                self._version = version
+            found = self._places.get(key)
+        if found is not None:
+            return found
+        directory = _load_directory(session, ward_code=ward_code, province_code=province_code)
+        with self._lock:
+            if version == self._version:
+                if len(self._places) >= self.size:
+                    self._places.clear()
+                self._places[key] = directory
+        return directory
+
+
 def plan_for(
     session: Session, services: Services, incident: Incident, directory: Directory | None = None
 ) -> RoutePlan:
@@ -121,7 +174,10 @@ def plan_for(
         province_code=incident.province_code,
         directory=directory
         or directory_for(
-            session, ward_code=incident.ward_code, province_code=incident.province_code
+            session,
+            ward_code=incident.ward_code,
+            province_code=incident.province_code,
+            cache=services.directory_cache,
         ),
         recipients=services.pipeline.rules.recipients,
         policy=services.routing,
@@ -139,52 +195,85 @@ def assign(
 ) -> int | None:
     """Route the incident to one unit: assignment, first alert, escalation timer (once).
 
-    Returns the new assignment's id, or None when the unit had the incident already. Plain
-    statements on the session's connection: this runs for every unit of every incident.
+    Returns the new assignment's id, or None when the unit had the incident already."""
+    made = assign_many(
+        session=session, services=services, incident=incident, targets=[(unit, reason)], step=step
+    )
+    return made[0] if made else None
+
+
+def assign_many(
+    *,
+    session: Session,
+    services: Services,
+    incident: Incident,
+    targets: list[tuple[UnitRecord, str]],
+    step: int = 0,
+) -> list[int]:
+    """Route the incident to several units at once: for each unit it does not have yet, an
+    assignment, the first alert on the unit's first contact channel and the escalation
+    timer; a unit with no contact at all goes on the timeline as unreachable. Returns the
+    new assignments' ids.
+
+    A handful of plain statements for all of the units together: this runs for every
+    incident routed.
     """
-    existing = session.scalar(
-        select(Assignment.id).where(
-            Assignment.incident_id == incident.id, Assignment.unit_id == unit.id
+    if not targets:
+        return []
+    already = set(
+        session.scalars(
+            select(Assignment.unit_id).where(
+                Assignment.incident_id == incident.id,
+                Assignment.unit_id.in_([unit.id for unit, _ in targets]),
+            )
         )
     )
-    if existing is not None:
-        return None
+    targets = [(unit, reason) for unit, reason in targets if unit.id not in already]
+    if not targets:
+        return []
     now = utcnow()
     connection = session.connection()
-    assignment_id = connection.execute(
-        insert(ASSIGNMENTS).returning(ASSIGNMENTS.c.id),
-        {
-            "incident_id": incident.id,
-            "unit_id": unit.id,
-            "reason": reason,
-            "escalation_step": step,
-            "created_at": now,
-        },
-    ).scalar_one()
-    events = [{"unit_id": unit.id, "reason": reason, "action": "routed"}]
-    contacts = unit.contacts(services.routing.channel_order)
-    if contacts:
-        channel, recipient = contacts[0]
-        queue_alert(
-            session=session,
-            incident_reference=incident.reference,
-            incident_id=incident.id,
-            unit_id=unit.id,
-            channel=Channel(channel),
-            recipient=recipient,
-            text=alert_text(incident=incident, services=services, session=session),
-            step=step,
-        )
-    else:
-        events.insert(0, {"unit_id": unit.id, "action": "unit_unreachable"})
+    assignment_ids = list(
+        connection.execute(
+            insert(ASSIGNMENTS).returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "incident_id": incident.id,
+                    "unit_id": unit.id,
+                    "reason": reason,
+                    "escalation_step": step,
+                    "created_at": now,
+                }
+                for unit, reason in targets
+            ],
+        ).scalars()
+    )
+    text = alert_text(incident=incident, services=services, session=session)
     deadline = services.routing.ack_deadline(incident.level)
-    if deadline is not None:
-        jobs.schedule(
-            session=session,
-            kind="escalate",
-            key=escalation_key(assignment_id),
-            run_at=now + deadline,
-        )
+    alerts: list[NewAlert] = []
+    timers: list[tuple[str, str, datetime]] = []
+    events: list[dict[str, object]] = []
+    for (unit, reason), assignment_id in zip(targets, assignment_ids, strict=True):
+        contacts = unit.contacts(services.routing.channel_order)
+        if contacts:
+            channel, recipient = contacts[0]
+            alerts.append(
+                NewAlert(
+                    incident.reference,
+                    incident.id,
+                    unit.id,
+                    Channel(channel),
+                    recipient,
+                    text,
+                    step,
+                )
+            )
+        else:
+            events.append({"unit_id": unit.id, "action": "unit_unreachable"})
+        events.append({"unit_id": unit.id, "reason": reason, "action": "routed"})
+        if deadline is not None:
+            timers.append(("escalate", escalation_key(assignment_id), now + deadline))
+    queue_alerts(session=session, alerts=alerts, also_schedule=timers)
     connection.execute(
         insert(EVENTS),
         [
@@ -198,7 +287,7 @@ def assign(
             for event in events
         ],
     )
-    return assignment_id
+    return assignment_ids
 
 
 def _ask_for_location(session: Session, incident: Incident) -> None:
@@ -225,7 +314,10 @@ def route_incident(
 ) -> RoutePlan:
     """Route an incident by the policy; routing again only adds units, never duplicates."""
     directory = directory_for(
-        session, ward_code=incident.ward_code, province_code=incident.province_code
+        session,
+        ward_code=incident.ward_code,
+        province_code=incident.province_code,
+        cache=services.directory_cache,
     )
     plan = plan_for(session, services, incident, directory)
     if incident.status not in ROUTABLE:
@@ -233,13 +325,14 @@ def route_incident(
     if plan.needs_location:
         _ask_for_location(session, incident)
         return plan
-    added = 0
-    for target in plan.targets:
-        unit = directory.units[target.unit_id]
-        if assign(
-            session=session, services=services, incident=incident, unit=unit, reason=target.reason
-        ):
-            added += 1
+    added = len(
+        assign_many(
+            session=session,
+            services=services,
+            incident=incident,
+            targets=[(directory.units[t.unit_id], t.reason) for t in plan.targets],
+        )
+    )
     if plan.targets and incident.status == Status.TRIAGED:
         incident.status = Status.ROUTED
     if added:
@@ -357,7 +450,10 @@ def escalate(services: Services, job: ClaimedJob) -> None:
         current = unit_record(assignment.unit)
         assignment.escalation_step = step
         directory = directory_for(
-            session, ward_code=current.ward_code, province_code=current.province_code
+            session,
+            ward_code=current.ward_code,
+            province_code=current.province_code,
+            cache=services.directory_cache,
         )
         _resend_next_channel(session, services, incident, current, step)
         target = escalation_target(current, 1, directory, services.routing)

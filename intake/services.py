@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from channels.base import Channel, ChannelAdapter
 from intake.channel_setup import build_adapters
@@ -20,6 +21,9 @@ from intake.settings import Settings
 from routing.geography import Geography, Resolver, load_geography
 from routing.plan import RoutingPolicy, load_policy
 from triage import RuleSet, load_rules
+
+if TYPE_CHECKING:
+    from intake.routing_stage import DirectoryCache
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ class Services:
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     wakeup: threading.Event = field(default_factory=threading.Event)
     token_cache: TokenCache = field(default_factory=TokenCache)
+    directory_cache: DirectoryCache = field(default_factory=lambda: _directory_cache())
     intake: IntakeWriter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +76,12 @@ class Services:
         """Store what is queued, then release the database connections."""
         self.intake.stop()
         self.db.dispose()
+
+
+def _directory_cache() -> DirectoryCache:
+    from intake.routing_stage import DirectoryCache
+
+    return DirectoryCache()
 
 
 def secret_for(settings: Settings) -> str:

@@ -1,0 +1,55 @@
+"""The directory a process routes with follows every change to the units table."""
+
+from __future__ import annotations
+
+from intake.models import Unit
+from intake.routing_stage import DirectoryCache
+
+WARD, PROVINCE = 16279, 38
+
+
+def _units(services, cache: DirectoryCache):  # type: ignore[no-untyped-def]
+    with services.db.reader() as session:
+        return cache.get(session, ward_code=WARD, province_code=PROVINCE)
+
+
+def test_a_changed_unit_is_seen_by_the_next_route(services) -> None:  # type: ignore[no-untyped-def]
+    cache = DirectoryCache()
+    with services.db.writer() as session:
+        session.add(
+            Unit(
+                id="cp-a",
+                kind="commune_police",
+                name="CA xã",
+                province_code=PROVINCE,
+                ward_code=WARD,
+                telegram_chat_id="111",
+            )
+        )
+    first = _units(services, cache)
+    assert first.units["cp-a"].telegram_chat_id == "111"
+    assert _units(services, cache) is first  # nothing changed: nothing read again
+
+    with services.db.writer() as session:
+        changed = session.get(Unit, "cp-a")
+        assert changed is not None
+        changed.telegram_chat_id = "222"
+    assert _units(services, cache).units["cp-a"].telegram_chat_id == "222"
+
+    with services.db.writer() as session:
+        session.add(
+            Unit(
+                id="sw-a",
+                kind="commune_social_worker",
+                name="CTXH",
+                province_code=PROVINCE,
+                ward_code=WARD,
+                phone="+84912345678",
+            )
+        )
+    assert set(_units(services, cache).units) >= {"cp-a", "sw-a"}
+
+    with services.db.writer() as session:
+        gone = session.get(Unit, "cp-a")
+        session.delete(gone)
+    assert "cp-a" not in _units(services, cache).units
