@@ -180,3 +180,6 @@ class ChannelAdapter(abc.ABC):
     @abc.abstractmethod
     async def check_credentials(self) -> None:
         """Raise ChannelError when the configured credentials do not work."""
+
+    async def aclose(self) -> None:  # noqa: B027 - most adapters hold nothing to close
+        """Release what the adapter holds on the running event loop (connections)."""

@@ -16,7 +16,6 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.request import HTTPXRequest
 
 from channels.base import (
     Attachment,
@@ -35,6 +34,7 @@ from channels.base import (
     WebhookReply,
 )
 from channels.prompts import HELP, RECEIVED, UNSUPPORTED, WELCOME, ack_reference
+from channels.telegram_request import AiohttpRequest
 
 TELEGRAM_API = "https://api.telegram.org"
 ACK_PREFIX = "ack:"
@@ -63,7 +63,7 @@ class TelegramAdapter(ChannelAdapter):
         self.bot = Bot(
             token,
             base_url=f"{api_base_url.rstrip('/')}/bot",
-            request=HTTPXRequest(connection_pool_size=SEND_CONCURRENCY),
+            request=AiohttpRequest(connection_pool_size=SEND_CONCURRENCY),
         )
         self._ready: asyncio.Lock | None = None
 
@@ -254,6 +254,9 @@ class TelegramAdapter(ChannelAdapter):
             )
         except TelegramError as exc:
             raise ChannelError(f"telegram refused the webhook: {type(exc).__name__}") from exc
+
+    async def aclose(self) -> None:
+        await self.bot.shutdown()
 
     async def check_credentials(self) -> None:
         try:

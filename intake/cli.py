@@ -337,6 +337,8 @@ def cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
                 "telegram is not configured; Twilio and Zalo webhooks are set in their "
                 "consoles: " + settings.public_base_url.rstrip("/") + "/webhooks/..."
             )
+        for adapter in services.adapters.values():
+            await adapter.aclose()
         return 1 if failures else 0
 
     return asyncio.run(run())

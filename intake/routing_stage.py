@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Protocol, cast
 
@@ -33,10 +34,10 @@ from routing.plan import (
 
 log = logging.getLogger(__name__)
 ROUTABLE = {Status.TRIAGED, Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS}
-# Incidents written per transaction. One: a tip waiting to be stored (on SQLite's single
-# writer) then waits behind one incident's writes at most; with 4, p99 at 200 tips/s went
-# from ~40 to ~70 ms in bench/ingest.py.
-WRITE_CHUNK = 1
+# How long one write transaction of the pipeline may go on taking incidents: several share
+# a commit (and on SQLite the writer's turn), yet a tip waiting to be stored waits behind
+# a few milliseconds of the pipeline's writes at most (bench/ingest.py, bench/pipeline.py).
+WRITE_TURN_SECONDS = 0.005
 ASSIGNMENTS = cast(Table, Assignment.__table__)
 EVENTS = cast(Table, Event.__table__)
 CHAT_CHANNELS = {Channel.TELEGRAM, Channel.ZALO, Channel.SMS}
@@ -388,9 +389,9 @@ def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
     """`process` jobs: locate and triage while only reading, then write and route.
 
     The CPU-heavy part runs outside the write transaction, so on SQLite the single writer
-    is held only for the writes; a few incidents share each write transaction, each in its
-    own savepoint (one that fails is retried alone). A follow-up that arrives in between
-    re-runs the job.
+    is held only for the writes; the incidents written within a few milliseconds share a
+    write transaction, each in its own savepoint (one that fails is retried alone). A
+    follow-up that arrives in between re-runs the job.
     """
     ids = [int(job.key) for job in batch]
     with services.db.reader() as session:
@@ -399,14 +400,18 @@ def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
             incident.id: analyse(session=session, incident=incident, context=services.pipeline)
             for incident in incidents
         }
-    for start in range(0, len(batch), WRITE_CHUNK):
-        _write_and_route(services, batch[start : start + WRITE_CHUNK], analyses)
+    pending = list(batch)
+    while pending:
+        pending = _write_and_route(services, pending, analyses)
 
 
 def _write_and_route(
-    services: Services, chunk: list[ClaimedJob], analyses: dict[int, Analysis]
-) -> None:
-    """Apply the analyses and route, a few incidents per transaction (each in a savepoint)."""
+    services: Services, pending: list[ClaimedJob], analyses: dict[int, Analysis]
+) -> list[ClaimedJob]:
+    """Apply the analyses and route, in one transaction for as many incidents as fit in
+    `WRITE_TURN_SECONDS` (each in a savepoint); returns the jobs left for the next one."""
+    started = time.monotonic()
+    chunk = pending
     ids = [int(job.key) for job in chunk if int(job.key) in analyses]
     with services.db.writer(durable=False) as session:
         locked = session.scalars(
@@ -416,7 +421,9 @@ def _write_and_route(
             .with_for_update()
         ).all()
         by_id = {incident.id: incident for incident in locked}
-        for job in chunk:
+        for done, job in enumerate(chunk):
+            if done and time.monotonic() - started > WRITE_TURN_SECONDS:
+                return chunk[done:]
             incident = by_id.get(int(job.key))
             if incident is None:
                 job.finish(session)  # gone: nothing to do
@@ -433,6 +440,7 @@ def _write_and_route(
                 job.retry(session, error=f"{type(exc).__name__}: {exc}")
                 continue
             job.finish(session)
+    return []
 
 
 def escalate(services: Services, job: ClaimedJob) -> None:
