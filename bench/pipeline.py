@@ -1,6 +1,7 @@
 """Pipeline latency: from a tip accepted (2xx) to its alert handed to the provider.
 
-    python bench/pipeline.py --rate 100 --seconds 60 [--workers 1] [--postgres-url URL]
+    python bench/pipeline.py --rate 100 --seconds 60 [--workers 1] [--pipeline worker]
+        [--postgres-url URL]
 
 Starts a fake Telegram Bot API in this process and `hotline111 serve` (SQLite, or a new
 PostgreSQL database on the server --postgres-url names; Telegram pointed at the fake, the
@@ -79,11 +80,26 @@ async def post_tips(port: int, token: str, rate: int, seconds: int) -> dict[int,
     return accepted
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=0, help="extra worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="`hotline111 worker` processes")
+    parser.add_argument(
+        "--pipeline",
+        choices=["serve", "worker"],
+        default="worker",
+        help="worker: only the worker processes run the pipeline (serve with "
+        "HOTLINE_RUN_WORKERS=false, as the README advises under load); serve: serve runs it "
+        "too",
+    )
     parser.add_argument("--drain-seconds", type=int, default=120)
     parser.add_argument("--postgres-url", help="run on PostgreSQL (a new database there)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "pipeline.md")
@@ -104,6 +120,10 @@ def main() -> None:
             "TELEGRAM_API_BASE_URL": fake,
             "HOTLINE_WORKER_POLL_SECONDS": "0.05",
         }
+        if args.pipeline == "worker":
+            if args.workers < 1:
+                parser.error("--pipeline worker needs --workers 1 or more")
+            env["HOTLINE_RUN_WORKERS"] = "false"
         import_demo_directory(env)
         db = Database(url)
         with db.writer() as session:
@@ -116,11 +136,18 @@ def main() -> None:
             for _ in range(args.workers)
         ]
         processes.append(start_service(env, port))
+        cpu_before = {p.pid: cpu_seconds(p.pid) for p in processes}
+        own_before = time.process_time()
         try:
             accepted = asyncio.run(post_tips(port, token, args.rate, args.seconds))
             deadline = time.perf_counter() + args.drain_seconds
             while time.perf_counter() < deadline and len(recorder.arrived) < len(accepted):
                 time.sleep(0.5)
+            cpu = {
+                "serve": cpu_seconds(processes[-1].pid) - cpu_before[processes[-1].pid],
+                "workers": sum(cpu_seconds(p.pid) - cpu_before[p.pid] for p in processes[:-1]),
+                "client and fake": time.process_time() - own_before,
+            }
         finally:
             for process in processes:
                 stop(process)
@@ -134,14 +161,26 @@ def main() -> None:
             "",
             f"{machine()}.",
             f"`python bench/pipeline.py --rate {args.rate} --seconds {args.seconds} --workers "
-            f"{args.workers}{' --postgres-url …' if args.postgres_url else ''}`: "
-            f"{'PostgreSQL' if args.postgres_url else 'SQLite'}, workers inside `serve` plus "
-            f"{args.workers} extra worker "
-            "process(es), fake Telegram on loopback, located P1 tips (two alerts each).",
+            f"{args.workers} --pipeline {args.pipeline}"
+            f"{' --postgres-url …' if args.postgres_url else ''}`: "
+            f"{'PostgreSQL' if args.postgres_url else 'SQLite'}, the pipeline in "
+            + (
+                f"{args.workers} `hotline111 worker` process(es) beside `serve`"
+                if args.pipeline == "worker"
+                else f"`serve` and {args.workers} worker process(es)"
+            )
+            + ", fake Telegram on loopback, located P1 tips (two alerts each).",
             "",
             "| rate tips/s | tips accepted | first alert delivered | p50 s | p99 s |",
             "|---|---|---|---|---|",
             f"| {args.rate} | {len(accepted)} | {delivered} | {p50:.2f} | {p99:.2f} |",
+            "",
+            "CPU per tip: "
+            + ", ".join(
+                f"{name} {1000 * seconds / max(1, len(accepted)):.1f} ms"
+                for name, seconds in cpu.items()
+            )
+            + ".",
             "",
         ]
     )

@@ -30,15 +30,16 @@ DEFAULT_TIMEOUTS = {"connect": 5.0, "read": 5.0, "pool": 1.0}
 class AiohttpRequest(BaseRequest):
     """A `BaseRequest` on aiohttp with up to `connection_pool_size` connections per loop."""
 
-    def __init__(self, connection_pool_size: int = 8) -> None:
+    def __init__(self, connection_pool_size: int = 8, read_timeout: float | None = None) -> None:
         self.connection_pool_size = connection_pool_size
+        self._read_timeout = DEFAULT_TIMEOUTS["read"] if read_timeout is None else read_timeout
         self._sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, aiohttp.ClientSession
         ] = weakref.WeakKeyDictionary()
 
     @property
     def read_timeout(self) -> float | None:
-        return DEFAULT_TIMEOUTS["read"]
+        return self._read_timeout
 
     async def initialize(self) -> None:
         self._session()
@@ -71,9 +72,10 @@ class AiohttpRequest(BaseRequest):
         fields = request_data.json_parameters if request_data else {}
         timeout = aiohttp.ClientTimeout(
             # aiohttp has no separate wait for a free connection: it counts in `connect`.
-            connect=_seconds(connect_timeout, "connect") + _seconds(pool_timeout, "pool"),
-            sock_connect=_seconds(connect_timeout, "connect"),
-            sock_read=_seconds(read_timeout, "read"),
+            connect=_seconds(connect_timeout, DEFAULT_TIMEOUTS["connect"])
+            + _seconds(pool_timeout, DEFAULT_TIMEOUTS["pool"]),
+            sock_connect=_seconds(connect_timeout, DEFAULT_TIMEOUTS["connect"]),
+            sock_read=_seconds(read_timeout, self._read_timeout),
         )
         body: Any = fields or None
         if files:
@@ -98,8 +100,8 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
 
-def _seconds(value: Any, kind: str) -> float:
+def _seconds(value: Any, default: float) -> float:
     """A timeout PTB passed, or ours when it passed its 'use the default' marker."""
     if isinstance(value, DefaultValue) or value is None:
-        return DEFAULT_TIMEOUTS[kind]
+        return default
     return float(value)

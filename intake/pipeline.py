@@ -65,6 +65,9 @@ def _locate(incident: Incident, text: str, context: PipelineContext) -> Location
     return result
 
 
+REPEATS_COUNTED = 20
+
+
 def repeat_count(
     *, session: Session, incident: Incident, ward_code: int | None, window: timedelta
 ) -> int:
@@ -76,19 +79,20 @@ def repeat_count(
         conditions.append(Incident.tipster_id == incident.tipster_id)
     if not conditions:
         return 0
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Incident)
-            .where(
-                Incident.id != incident.id,
-                Incident.received_at >= incident.received_at - window,
-                Incident.status.not_in([Status.SPAM, Status.DUPLICATE]),
-                or_(*conditions),
-            )
+    # Counted up to REPEATS_COUNTED: the rule needs "any", the reason shows how many, and a
+    # commune with thousands of tips must not make every new one count them all.
+    recent = (
+        select(Incident.id)
+        .where(
+            Incident.id != incident.id,
+            Incident.received_at >= incident.received_at - window,
+            Incident.status.not_in([Status.SPAM, Status.DUPLICATE]),
+            or_(*conditions),
         )
-        or 0
+        .limit(REPEATS_COUNTED)
+        .subquery()
     )
+    return session.scalar(select(func.count()).select_from(recent)) or 0
 
 
 def analyse(*, session: Session, incident: Incident, context: PipelineContext) -> Analysis:
