@@ -80,8 +80,9 @@ def start_server(
         # Intake (verify, store durably, answer) while the pipeline works through what came
         # in: inside `serve` as shipped, or in a `hotline111 worker` process beside it.
         command = [sys.executable, "-m", "intake.cli", "serve", "--port", str(port)]
-        if pipeline == "worker":
+        if pipeline != "serve":
             env["HOTLINE_RUN_WORKERS"] = "false"
+        if pipeline == "worker":
             companion = subprocess.Popen(
                 [sys.executable, "-m", "intake.cli", "worker"],
                 cwd=REPO,
@@ -213,9 +214,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--pipeline",
-        choices=["serve", "worker"],
+        choices=["serve", "worker", "none"],
         default="worker",
-        help="where the pipeline runs: inside serve, or in a worker process beside it",
+        help="where the pipeline runs: inside serve, in a worker process beside it, or "
+        "nowhere (intake alone, as in a burst the pipeline catches up with afterwards)",
     )
     parser.add_argument("--postgres-url", default=os.environ.get("HOTLINE_TEST_POSTGRES_URL"))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "ingest.md")
@@ -261,11 +263,11 @@ def main() -> None:
             f" --pipeline {args.pipeline}`"
             " (steady rate"
             f" {args.rate} tips/s first, then wrk closed loop with {args.connections} connections;"
-            + (
-                " the pipeline in a `hotline111 worker` process beside `serve`;"
-                if args.pipeline == "worker"
-                else " the pipeline running inside `serve`;"
-            )
+            + {
+                "worker": " the pipeline in a `hotline111 worker` process beside `serve`;",
+                "serve": " the pipeline running inside `serve`;",
+                "none": " intake alone, no pipeline running;",
+            }[args.pipeline]
             + " every tip committed before its answer, SQLite with synchronous=FULL, in group"
             " commits).",
             "",

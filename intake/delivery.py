@@ -275,10 +275,13 @@ def queue_alerts(
     session: Session,
     alerts: list[NewAlert],
     also_schedule: list[tuple[str, str, datetime]] | None = None,
+    handoff: list[ClaimedJob] | None = None,
 ) -> dict[str, int]:
     """Put alerts in the outbox, each once (by its idempotency key), with their deliver
-    jobs, and any other jobs given (escalation timers) in the same statement. Returns the
-    new alerts' ids by idempotency key (one there already is left out)."""
+    jobs, and any other jobs given (escalation timers) in the same statement. With
+    `handoff`, the deliver jobs are leased to the caller and added to it instead (it sends
+    them next). Returns the new alerts' ids by idempotency key (one there already is left
+    out)."""
     now = utcnow()
     made: dict[str, int] = {}
     if alerts:
@@ -312,6 +315,12 @@ def queue_alerts(
                 rows,
             )
         }
+    if handoff is not None:
+        handoff.extend(
+            jobs.lease_new(session=session, jobs=[("deliver", str(i)) for i in made.values()])
+        )
+        jobs.schedule_many(session=session, jobs=also_schedule or [])
+        return made
     due = [("deliver", str(alert_id), now) for alert_id in made.values()]
     jobs.schedule_many(session=session, jobs=[*due, *(also_schedule or [])])
     return made

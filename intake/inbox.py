@@ -320,15 +320,14 @@ def _ingest_one(
 
 def open_incidents_in_bulk(
     session: Session, items: list[tuple[int, InboundMessage, int, str]]
-) -> list[int]:
+) -> list[jobs.ClaimedJob]:
     """Write the incidents that stored tips were answered with: (inbox id, message,
     reserved id, reference) each, with its message, timeline entry, `process` job and
     inbox link, in a handful of statements (what `ingest_item` does for such a message).
-    Returns the incident ids."""
+    Returns the `process` jobs, leased to the caller (`jobs.lease_new`)."""
     incident_rows: list[dict[str, object]] = []
     message_rows: list[dict[str, object]] = []
     event_rows: list[dict[str, object]] = []
-    job_rows: list[dict[str, object]] = []
     inbox_rows: list[dict[str, object]] = []
     for inbox_id, message, incident_id, reference in items:
         incident_rows.append(
@@ -365,7 +364,6 @@ def open_incidents_in_bulk(
                 "detail": {"channel": str(message.channel)},
             }
         )
-        job_rows.append({"kind": "process", "key": str(incident_id)})
         inbox_rows.append({"inbox_id": inbox_id, "new_incident_id": incident_id})
     # Core statements on the session's connection: the ORM's per-statement work would cost
     # more than the inserts themselves.
@@ -373,7 +371,6 @@ def open_incidents_in_bulk(
     connection.execute(insert(INCIDENTS), incident_rows)
     connection.execute(insert(MESSAGES), message_rows)
     connection.execute(insert(EVENTS), event_rows)
-    connection.execute(insert(JOBS), job_rows)
     connection.execute(
         update(INBOX)
         .where(INBOX.c.id == bindparam("inbox_id"))
@@ -381,7 +378,9 @@ def open_incidents_in_bulk(
         inbox_rows,
     )
     log.info("%s inbox items -> %s new incidents", len(items), len(items))
-    return [incident_id for _, _, incident_id, _ in items]
+    return jobs.lease_new(
+        session=session, jobs=[("process", str(incident_id)) for _, _, incident_id, _ in items]
+    )
 
 
 def store_malformed(

@@ -101,6 +101,44 @@ def schedule_many(*, session: Session, jobs: list[tuple[str, str, datetime]]) ->
     )
 
 
+def lease_new(*, session: Session, jobs: list[tuple[str, str]]) -> list[ClaimedJob]:
+    """Jobs for what this transaction just made, already leased to the caller: a worker
+    that wrote an incident (or an alert) goes on to its next step at once, with no trip
+    through the queue. Should it stop before, the lease runs out and any worker takes the
+    job as usual."""
+    if not jobs:
+        return []
+    now = utcnow()
+    rows = session.connection().execute(
+        built_once(session, "lease new job", _upsert_leased),
+        [
+            {
+                "kind": kind,
+                "key": key,
+                "state": "pending",
+                "run_at": now,
+                "attempts": 1,
+                "rerun": False,
+                "locked_until": now + LEASE,
+                "created_at": now,
+            }
+            for kind, key in jobs
+        ],
+    )
+    return [
+        ClaimedJob(id=row.id, kind=row.kind, key=row.key, attempts=row.attempts) for row in rows
+    ]
+
+
+def _upsert_leased(insert: Any) -> Any:
+    """INSERT a job leased to the caller (or lease the existing pending one)."""
+    statement = insert(JOBS)
+    return statement.on_conflict_do_update(
+        index_elements=["kind", "key"],
+        set_={"state": "pending", "locked_until": statement.excluded.locked_until},
+    ).returning(JOBS.c.id, JOBS.c.kind, JOBS.c.key, JOBS.c.attempts)
+
+
 def _upsert_pending(insert: Any) -> Any:
     """INSERT a pending job, or make the existing (kind, key) pending again."""
     statement = insert(JOBS)
@@ -175,6 +213,15 @@ def complete_many(*, session: Session, job_ids: list[int]) -> None:
             locked_until=None,
         ),
         [{"job_id": job_id} for job_id in job_ids],
+    )
+
+
+def release_many(*, session: Session, job_ids: list[int]) -> None:
+    """Give leased jobs back to the queue, due now, as if never claimed."""
+    session.connection().execute(
+        update(JOBS)
+        .where(JOBS.c.id.in_(job_ids))
+        .values(locked_until=None, attempts=JOBS.c.attempts - 1)
     )
 
 

@@ -210,6 +210,7 @@ def assign_many(
     incident: Incident,
     targets: list[tuple[UnitRecord, str]],
     step: int = 0,
+    handoff: list[ClaimedJob] | None = None,
 ) -> list[int]:
     """Route the incident to several units at once: for each unit it does not have yet, an
     assignment, the first alert on the unit's first contact channel and the escalation
@@ -274,7 +275,7 @@ def assign_many(
         events.append({"unit_id": unit.id, "reason": reason, "action": "routed"})
         if deadline is not None:
             timers.append(("escalate", escalation_key(assignment_id), now + deadline))
-    queue_alerts(session=session, alerts=alerts, also_schedule=timers)
+    queue_alerts(session=session, alerts=alerts, also_schedule=timers, handoff=handoff)
     connection.execute(
         insert(EVENTS),
         [
@@ -311,9 +312,16 @@ def _ask_for_location(session: Session, incident: Incident) -> None:
 
 
 def route_incident(
-    *, session: Session, services: Services, incident: Incident, actor: str
+    *,
+    session: Session,
+    services: Services,
+    incident: Incident,
+    actor: str,
+    handoff: list[ClaimedJob] | None = None,
 ) -> RoutePlan:
-    """Route an incident by the policy; routing again only adds units, never duplicates."""
+    """Route an incident by the policy; routing again only adds units, never duplicates.
+    With `handoff`, the new alerts' deliver jobs are leased to the caller (see
+    `queue_alerts`)."""
     directory = directory_for(
         session,
         ward_code=incident.ward_code,
@@ -332,6 +340,7 @@ def route_incident(
             services=services,
             incident=incident,
             targets=[(directory.units[t.unit_id], t.reason) for t in plan.targets],
+            handoff=handoff,
         )
     )
     if plan.targets and incident.status == Status.TRIAGED:
@@ -385,7 +394,7 @@ def withdraw_elsewhere(*, session: Session, incident: Incident, actor: str) -> l
     return withdrawn
 
 
-def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
+def process_incidents(services: Services, batch: list[ClaimedJob]) -> list[ClaimedJob]:
     """`process` jobs: locate and triage while only reading, then write and route.
 
     The CPU-heavy part runs outside the write transaction, so on SQLite the single writer
@@ -401,15 +410,22 @@ def process_incidents(services: Services, batch: list[ClaimedJob]) -> None:
             for incident in incidents
         }
     pending = list(batch)
+    deliveries: list[ClaimedJob] = []
     while pending:
-        pending = _write_and_route(services, pending, analyses)
+        pending = _write_and_route(services, pending, analyses, deliveries)
+    return deliveries
 
 
 def _write_and_route(
-    services: Services, pending: list[ClaimedJob], analyses: dict[int, Analysis]
+    services: Services,
+    pending: list[ClaimedJob],
+    analyses: dict[int, Analysis],
+    deliveries: list[ClaimedJob],
 ) -> list[ClaimedJob]:
     """Apply the analyses and route, in one transaction for as many incidents as fit in
-    `WRITE_TURN_SECONDS` (each in a savepoint); returns the jobs left for the next one."""
+    `WRITE_TURN_SECONDS` (each in a savepoint); returns the jobs left for the next one.
+    The deliver jobs of the alerts made are added to `deliveries` once committed."""
+    made: list[ClaimedJob] = []
     started = time.monotonic()
     chunk = pending
     ids = [int(job.key) for job in chunk if int(job.key) in analyses]
@@ -423,24 +439,33 @@ def _write_and_route(
         by_id = {incident.id: incident for incident in locked}
         for done, job in enumerate(chunk):
             if done and time.monotonic() - started > WRITE_TURN_SECONDS:
-                return chunk[done:]
+                break
             incident = by_id.get(int(job.key))
             if incident is None:
                 job.finish(session)  # gone: nothing to do
                 continue
+            leased: list[ClaimedJob] = []
             try:
                 with session.begin_nested():
                     apply(session=session, incident=incident, analysis=analyses[incident.id])
                     route_incident(
-                        session=session, services=services, incident=incident, actor="system"
+                        session=session,
+                        services=services,
+                        incident=incident,
+                        actor="system",
+                        handoff=leased,
                     )
             except Exception as exc:
                 log.warning("incident %s not processed: %s", job.key, type(exc).__name__)
                 log.debug("process failure", exc_info=True)
                 job.retry(session, error=f"{type(exc).__name__}: {exc}")
                 continue
+            made.extend(leased)
             job.finish(session)
-    return []
+        else:
+            done = len(chunk)
+    deliveries.extend(made)  # committed
+    return chunk[done:]
 
 
 def escalate(services: Services, job: ClaimedJob) -> None:
