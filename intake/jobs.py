@@ -199,6 +199,8 @@ def complete(*, session: Session, job_id: int) -> None:
 
 def complete_many(*, session: Session, job_ids: list[int]) -> None:
     """`complete` for several jobs, in one statement run for each."""
+    if not job_ids:
+        return
     now = utcnow()
     session.connection().execute(
         update(JOBS)

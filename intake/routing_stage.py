@@ -322,18 +322,21 @@ def route_incident(
     """Route an incident by the policy; routing again only adds units, never duplicates.
     With `handoff`, the new alerts' deliver jobs are leased to the caller (see
     `queue_alerts`)."""
-    directory = directory_for(
-        session,
-        ward_code=incident.ward_code,
-        province_code=incident.province_code,
-        cache=services.directory_cache,
-    )
+    with session.no_autoflush:  # the incident's changes go out with its new status, once
+        directory = directory_for(
+            session,
+            ward_code=incident.ward_code,
+            province_code=incident.province_code,
+            cache=services.directory_cache,
+        )
     plan = plan_for(session, services, incident, directory)
     if incident.status not in ROUTABLE:
         return plan
     if plan.needs_location:
         _ask_for_location(session, incident)
         return plan
+    if plan.targets and incident.status == Status.TRIAGED:
+        incident.status = Status.ROUTED
     added = len(
         assign_many(
             session=session,
@@ -343,8 +346,6 @@ def route_incident(
             handoff=handoff,
         )
     )
-    if plan.targets and incident.status == Status.TRIAGED:
-        incident.status = Status.ROUTED
     if added:
         log.info("incident %s routed to %d units by %s", incident.reference, added, actor)
     return plan
@@ -426,6 +427,7 @@ def _write_and_route(
     `WRITE_TURN_SECONDS` (each in a savepoint); returns the jobs left for the next one.
     The deliver jobs of the alerts made are added to `deliveries` once committed."""
     made: list[ClaimedJob] = []
+    finished: list[ClaimedJob] = []
     started = time.monotonic()
     chunk = pending
     ids = [int(job.key) for job in chunk if int(job.key) in analyses]
@@ -442,7 +444,7 @@ def _write_and_route(
                 break
             incident = by_id.get(int(job.key))
             if incident is None:
-                job.finish(session)  # gone: nothing to do
+                finished.append(job)  # gone: nothing to do
                 continue
             leased: list[ClaimedJob] = []
             try:
@@ -461,9 +463,12 @@ def _write_and_route(
                 job.retry(session, error=f"{type(exc).__name__}: {exc}")
                 continue
             made.extend(leased)
-            job.finish(session)
+            finished.append(job)
         else:
             done = len(chunk)
+        jobs.complete_many(session=session, job_ids=[job.id for job in finished])
+    for job in finished:
+        job.finished = True
     deliveries.extend(made)  # committed
     return chunk[done:]
 
