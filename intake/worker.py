@@ -28,6 +28,12 @@ from intake.services import Services
 
 log = logging.getLogger(__name__)
 
+# Under a steady trickle of tips, a worker that ran only a few jobs waits this long before
+# claiming again: batches of several tips cost much less per tip than batches of one
+# (bench/pipeline.py), for at most this much more latency on the tips that wait.
+GATHER_BELOW = 8
+GATHER_SECONDS = 0.03
+
 Handler = Callable[[Services, jobs.ClaimedJob], None]
 # A batch handler may hand back the jobs of the next step, already leased to this worker
 # (jobs.lease_new): the worker runs them at once, so a tip goes from stored to alerted in
@@ -154,7 +160,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self, limit: int = 20) -> int:
+    def run_once(self, limit: int = 50) -> int:
         """Claim and run the jobs due now; returns how many ran."""
         with self.services.db.writer(durable=False) as session:
             claimed = jobs.claim(session=session, kinds=self.kinds, limit=limit)
@@ -243,6 +249,10 @@ class Worker:
             if ran == 0:
                 self.services.wakeup.wait(self.poll_seconds)
                 self.services.wakeup.clear()
+            elif ran < GATHER_BELOW:
+                # A trickle: what just ran went at once; let the next few gather for a
+                # moment, so they share the steps' transactions and sends.
+                self._stop.wait(GATHER_SECONDS)
         log.info("%s stopped", self.name)
 
     def start(self) -> None:
