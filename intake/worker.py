@@ -160,7 +160,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self, limit: int = 50) -> int:
+    def run_once(self, limit: int = 20) -> int:
         """Claim and run the jobs due now; returns how many ran."""
         with self.services.db.writer(durable=False) as session:
             claimed = jobs.claim(session=session, kinds=self.kinds, limit=limit)
