@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 # Under a steady trickle of tips, a worker that ran only a few jobs waits this long before
 # claiming again: batches of several tips cost much less per tip than batches of one
 # (bench/pipeline.py), for at most this much more latency on the tips that wait.
-GATHER_BELOW = 8
-GATHER_SECONDS = 0.03
+GATHER_BELOW = 16
+GATHER_SECONDS = 0.1
 
 Handler = Callable[[Services, jobs.ClaimedJob], None]
 # A batch handler may hand back the jobs of the next step, already leased to this worker
