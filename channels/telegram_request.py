@@ -1,9 +1,9 @@
 """python-telegram-bot's networking backend on aiohttp.
 
 PTB talks to the Bot API through a `BaseRequest`; its own one is built on httpx, whose pure
-Python HTTP/1.1 stack and connection pool cost about a millisecond of CPU per call here
-(bench/pipeline.py: an alert is two Bot API calls' worth of work at most). aiohttp parses
-HTTP in C: about a fifth of that. The wire format is PTB's own (the parameters form-encoded
+Python HTTP/1.1 stack and connection pool cost about a millisecond of CPU per call here,
+for every alert sent (docs/benchmarks.md, pipeline). aiohttp parses HTTP in C: about a
+fifth of that. The wire format is PTB's own (the parameters form-encoded
 as `HTTPXRequest` sends them; multipart when there are files), so nothing the Bot API sees
 changes.
 
