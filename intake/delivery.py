@@ -315,13 +315,11 @@ def queue_alerts(
                 rows,
             )
         }
+    delivers = [("deliver", str(alert_id)) for alert_id in made.values()]
     if handoff is not None:
-        handoff.extend(
-            jobs.lease_new(session=session, jobs=[("deliver", str(i)) for i in made.values()])
-        )
-        jobs.schedule_many(session=session, jobs=also_schedule or [])
-        return made
-    due = [("deliver", str(alert_id), now) for alert_id in made.values()]
+        handoff.extend(jobs.lease_new(session=session, jobs=delivers))
+        delivers = []
+    due = [(kind, key, now) for kind, key in delivers]
     jobs.schedule_many(session=session, jobs=[*due, *(also_schedule or [])])
     return made
 

@@ -168,8 +168,7 @@ class IntakeWriter:
 def _answer(batch: _Batch, outcomes: list[Outcome]) -> None:
     """Release the batch's waiters: thread futures at once, loop futures in one call."""
     if batch.loop is None:
-        for waiter, outcome in zip(batch.waiters, outcomes, strict=True):
-            _settle(waiter, outcome)
+        _settle_all(batch.waiters, outcomes)
         return
     try:
         batch.loop.call_soon_threadsafe(_settle_all, batch.waiters, outcomes)

@@ -325,6 +325,8 @@ def open_incidents_in_bulk(
     reserved id, reference) each, with its message, timeline entry, `process` job and
     inbox link, in a handful of statements (what `ingest_item` does for such a message).
     Returns the `process` jobs, leased to the caller (`jobs.lease_new`)."""
+    if not items:
+        return []  # an empty executemany would insert one row of defaults
     incident_rows: list[dict[str, object]] = []
     message_rows: list[dict[str, object]] = []
     event_rows: list[dict[str, object]] = []

@@ -85,22 +85,11 @@ def unit_record(unit: UnitColumns) -> UnitRecord:
     )
 
 
-def directory_for(
-    session: Session,
-    *,
-    ward_code: int | None,
-    province_code: int | None,
-    cache: DirectoryCache | None = None,
-) -> Directory:
-    """The units that can matter for one place: its commune, its province, the supervisors."""
-    if cache is not None:
-        return cache.get(session, ward_code=ward_code, province_code=province_code)
-    return _load_directory(session, ward_code=ward_code, province_code=province_code)
-
-
 def _load_directory(
     session: Session, *, ward_code: int | None, province_code: int | None
 ) -> Directory:
+    """The units that can matter for one place: its commune, its province, the supervisors
+    (read through `DirectoryCache`)."""
     # One indexed query per part, not one OR over the whole directory (a full scan).
     columns = (
         Unit.id,
@@ -174,11 +163,8 @@ def plan_for(
         ward_code=incident.ward_code,
         province_code=incident.province_code,
         directory=directory
-        or directory_for(
-            session,
-            ward_code=incident.ward_code,
-            province_code=incident.province_code,
-            cache=services.directory_cache,
+        or services.directory_cache.get(
+            session, ward_code=incident.ward_code, province_code=incident.province_code
         ),
         recipients=services.pipeline.rules.recipients,
         policy=services.routing,
@@ -323,11 +309,8 @@ def route_incident(
     With `handoff`, the new alerts' deliver jobs are leased to the caller (see
     `queue_alerts`)."""
     with session.no_autoflush:  # the incident's changes go out with its new status, once
-        directory = directory_for(
-            session,
-            ward_code=incident.ward_code,
-            province_code=incident.province_code,
-            cache=services.directory_cache,
+        directory = services.directory_cache.get(
+            session, ward_code=incident.ward_code, province_code=incident.province_code
         )
     plan = plan_for(session, services, incident, directory)
     if incident.status not in ROUTABLE:
@@ -508,11 +491,8 @@ def escalate(services: Services, job: ClaimedJob) -> None:
             return
         current = unit_record(assignment.unit)
         assignment.escalation_step = step
-        directory = directory_for(
-            session,
-            ward_code=current.ward_code,
-            province_code=current.province_code,
-            cache=services.directory_cache,
+        directory = services.directory_cache.get(
+            session, ward_code=current.ward_code, province_code=current.province_code
         )
         _resend_next_channel(session, services, incident, current, step)
         target = escalation_target(current, 1, directory, services.routing)

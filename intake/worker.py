@@ -74,9 +74,17 @@ def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> list[jobs
             ).where(InboxItem.id.in_(list(by_inbox)))
         ).all()
     reserved = [
-        (row.id, load_message(services.cipher.decrypt(row.message) or ""), row[3], row[4])
+        (
+            row.id,
+            load_message(services.cipher.decrypt(row.message) or ""),
+            row.reserved_incident_id,
+            row.reference,
+        )
         for row in rows
-        if row.incident_id is None and row[3] is not None and row[4] and row.message
+        if row.incident_id is None
+        and row.reserved_incident_id is not None
+        and row.reference
+        and row.message
     ]
     in_bulk = {r[0] for r in reserved}
     alone = [job for inbox_id, job in by_inbox.items() if inbox_id not in in_bulk]

@@ -13,19 +13,14 @@ def _units(services, cache: DirectoryCache):  # type: ignore[no-untyped-def]
         return cache.get(session, ward_code=WARD, province_code=PROVINCE)
 
 
+def _commune_unit(uid: str, kind: str, **contacts: str) -> Unit:
+    return Unit(id=uid, kind=kind, name=uid, province_code=PROVINCE, ward_code=WARD, **contacts)
+
+
 def test_a_changed_unit_is_seen_by_the_next_route(services) -> None:  # type: ignore[no-untyped-def]
     cache = DirectoryCache()
     with services.db.writer() as session:
-        session.add(
-            Unit(
-                id="cp-a",
-                kind="commune_police",
-                name="CA xã",
-                province_code=PROVINCE,
-                ward_code=WARD,
-                telegram_chat_id="111",
-            )
-        )
+        session.add(_commune_unit("cp-a", "commune_police", telegram_chat_id="111"))
     first = _units(services, cache)
     assert first.units["cp-a"].telegram_chat_id == "111"
     assert _units(services, cache) is first  # nothing changed: nothing read again
@@ -37,16 +32,7 @@ def test_a_changed_unit_is_seen_by_the_next_route(services) -> None:  # type: ig
     assert _units(services, cache).units["cp-a"].telegram_chat_id == "222"
 
     with services.db.writer() as session:
-        session.add(
-            Unit(
-                id="sw-a",
-                kind="commune_social_worker",
-                name="CTXH",
-                province_code=PROVINCE,
-                ward_code=WARD,
-                phone="+84912345678",
-            )
-        )
+        session.add(_commune_unit("sw-a", "commune_social_worker", phone="+84912345678"))
     assert set(_units(services, cache).units) >= {"cp-a", "sw-a"}
 
     with services.db.writer() as session:
