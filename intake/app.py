@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +13,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from intake import api, console, webform, webhooks
+from intake import api, console, tips, webform, webhooks
 from intake.limits import BodyLimitMiddleware
 from intake.metrics import registry_for
 from intake.services import Services, build_services
@@ -30,6 +32,49 @@ def _validation_message(exc: RequestValidationError) -> dict[str, object]:
         location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         problems.append({"field": location or "body", "problem": error.get("msg", "invalid")})
     return {"detail": "invalid request", "errors": problems}
+
+
+class UnderPrefix:
+    """Pass requests under one path prefix through a middleware, the rest straight on.
+
+    The console's session cookie is read and signed for console pages only: the webhooks
+    and the partner API, the paths that carry the load, have no use for it.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str, middleware: ASGIApp) -> None:
+        self.app, self.prefix, self.middleware = app, prefix, middleware
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            await self.middleware(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _console_sessions(app: ASGIApp, *, secret_key: str, https_only: bool) -> ASGIApp:
+    sessions = SessionMiddleware(
+        app,
+        secret_key=secret_key,
+        session_cookie="h111_console",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=https_only,
+    )
+    return UnderPrefix(app, prefix="/console", middleware=sessions)
+
+
+def _document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Add the schemas of bodies that routes parse themselves to the OpenAPI components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -61,19 +106,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_validation_message(exc), status_code=400)
 
+    app.include_router(tips.router)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(webform.router)
     console.install(app)
     app.add_middleware(
-        SessionMiddleware,
+        _console_sessions,
         secret_key=services.cipher.session_key,
-        session_cookie="h111_console",
-        max_age=12 * 3600,
-        same_site="strict",
         https_only=settings.public_base_url.startswith("https"),
     )
     registry = registry_for(services.db)
+    _document_schemas(app, tips.BODY_SCHEMAS)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

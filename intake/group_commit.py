@@ -12,6 +12,14 @@ Requests from the event loop (`store`) are gathered on the loop first: everythin
 handlers of one loop turn hand over goes to the thread as one batch, and the batch's
 answers come back in one call. Handing each request over alone would wake the thread for
 the first of them, which then commits a batch of one while the rest wait for the next.
+
+And the thread lingers while requests are still coming: having taken what is queued, it
+waits a fifth of a millisecond, and again while that brought more (2 ms at most). Under
+load the handlers of a burst arrive over several loop turns, as their connections send
+again; storing the first few at once splits the burst into small batches, each paying a
+transaction and a sync to disk, while the thread and the loop fight over the interpreter
+lock. Measured with 16 connections on SQLite: batches of 14 instead of 8, about 30% less
+CPU per tip, lower latency. A lone request waits the one step.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +40,10 @@ from intake.incidents import IngestOptions
 
 log = logging.getLogger(__name__)
 
+# While requests keep coming, the thread waits for them in steps of LINGER_STEP_SECONDS
+# (at most LINGER_CAP_SECONDS in all) before it stores a batch: see the module notes.
+LINGER_STEP_SECONDS = 0.0002
+LINGER_CAP_SECONDS = 0.002
 Outcome = list[Accepted] | BaseException
 Waiter = Future[list[Accepted]] | asyncio.Future[list[Accepted]]
 
@@ -55,10 +68,13 @@ class IntakeWriter:
         options: IngestOptions,
         on_commit: Callable[[], None] = lambda: None,
         max_batch: int = 128,
+        linger_step: float = LINGER_STEP_SECONDS,
+        linger_cap: float = LINGER_CAP_SECONDS,
     ) -> None:
         self.db, self.cipher, self.options = db, cipher, options
         self.on_commit = on_commit
         self.max_batch = max_batch
+        self.linger_step, self.linger_cap = linger_step, linger_cap
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -122,11 +138,14 @@ class IntakeWriter:
                 return
             batches = [first]
             size = len(first.submissions)
+            deadline = time.monotonic() + self.linger_cap
             while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    if not self._lingered(deadline):
+                        break
+                    continue
                 if item is None:
                     stop = True
                     break
@@ -142,6 +161,13 @@ class IntakeWriter:
                 end = start + len(batch.submissions)
                 _answer(batch, outcomes[start:end])
                 start = end
+
+    def _lingered(self, deadline: float) -> bool:
+        """Wait one step for more requests; True if some came (and there is time left)."""
+        if self.linger_step <= 0 or time.monotonic() + self.linger_step > deadline:
+            return False
+        time.sleep(self.linger_step)
+        return not self._queue.empty()
 
     def _store(self, submissions: list[Submission]) -> list[Outcome]:
         try:

@@ -171,6 +171,12 @@ def accept_batch(
     return outcomes
 
 
+_ALREADY_STORED = select(INBOX.c.provider_message_id).where(
+    INBOX.c.channel == bindparam("channel"),
+    INBOX.c.provider_message_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _opens_new_incident(message: InboundMessage) -> bool:
     """True for a message that can only open an incident of its own: an anonymous partner
     or web-form tip has no tipster to find and no conversation to join."""
@@ -218,9 +224,7 @@ def _accept_in_bulk(
             seen.update(
                 (channel, provider_id)
                 for provider_id in connection.execute(
-                    select(INBOX.c.provider_message_id).where(
-                        INBOX.c.channel == channel, INBOX.c.provider_message_id.in_(provider_ids)
-                    )
+                    _ALREADY_STORED, {"channel": channel, "ids": provider_ids}
                 ).scalars()
             )
         candidates = [(key, position) for key, position in candidates if key not in seen]
