@@ -22,7 +22,8 @@ import logging
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import String, Table, any_, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
@@ -171,10 +172,19 @@ def accept_batch(
     return outcomes
 
 
-_ALREADY_STORED = select(INBOX.c.provider_message_id).where(
-    INBOX.c.channel == bindparam("channel"),
-    INBOX.c.provider_message_id.in_(bindparam("ids", expanding=True)),
-)
+_INSERT_JOBS = insert(JOBS).returning(JOBS.c.id)
+# Which of a channel's provider ids are stored already. PostgreSQL gets the ids as one
+# array: an IN list of another length each time is a new statement for it to plan.
+_ALREADY_STORED = {
+    "sqlite": select(INBOX.c.provider_message_id).where(
+        INBOX.c.channel == bindparam("channel"),
+        INBOX.c.provider_message_id.in_(bindparam("ids", expanding=True)),
+    ),
+    "postgresql": select(INBOX.c.provider_message_id).where(
+        INBOX.c.channel == bindparam("channel"),
+        INBOX.c.provider_message_id == any_(bindparam("ids", type_=ARRAY(String))),
+    ),
+}
 
 
 def _opens_new_incident(message: InboundMessage) -> bool:
@@ -224,7 +234,8 @@ def _accept_in_bulk(
             seen.update(
                 (channel, provider_id)
                 for provider_id in connection.execute(
-                    _ALREADY_STORED, {"channel": channel, "ids": provider_ids}
+                    _ALREADY_STORED[connection.dialect.name],
+                    {"channel": channel, "ids": provider_ids},
                 ).scalars()
             )
         candidates = [(key, position) for key, position in candidates if key not in seen]
@@ -286,7 +297,9 @@ def _accept_in_bulk(
         message = submissions[position[0]].messages[position[1]]
         made[position] = _ingest_one(session, cipher, inbox_id, message, options)
     if ingest_jobs:
-        connection.execute(insert(JOBS), ingest_jobs)
+        # RETURNING makes it one multi-row INSERT on PostgreSQL too (psycopg would send
+        # a statement per row); the ids themselves are not needed.
+        connection.execute(_INSERT_JOBS, ingest_jobs).all()
     outcomes: list[list[Accepted]] = []
     for s_index, submission in enumerate(submissions):
         results = []
