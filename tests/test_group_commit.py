@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
@@ -198,6 +199,16 @@ def test_the_writer_commits_concurrent_requests_together(db: Database) -> None:
     with db.reader() as session:
         stored = session.execute(select(Incident.id, Incident.reference)).all()
     assert sorted(stored) == sorted((r.incident_id, r.reference) for r in created)
+
+
+def test_requests_that_come_while_the_writer_lingers_join_its_batch(db: Database) -> None:
+    writer = IntakeWriter(db=db, cipher=CIPHER, options=OPTIONS, linger_step=0.2, linger_cap=2)
+    first = writer.submit(Submission((partner_tip("linger-0"),), None))
+    time.sleep(0.02)  # the thread has taken the first and waits for more
+    rest = [writer.submit(Submission((partner_tip(f"linger-{n}"),), None)) for n in range(1, 10)]
+    assert all(f.result(timeout=10)[0].created for f in [first, *rest])
+    assert (writer.batches, writer.requests) == (1, 10)
+    writer.stop()
 
 
 def test_a_stopped_writer_finishes_what_was_queued(db: Database) -> None:
