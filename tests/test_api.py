@@ -136,6 +136,36 @@ def test_bad_input_gets_clear_errors_and_loses_nothing(  # type: ignore[no-untyp
         assert text == "a\ufffdb\ufffdc"
 
 
+def test_tips_route_checks_its_caller_and_its_body_itself(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    partner = make_user("partner1", "partner")
+    operator = make_user("lan", "operator")
+    assert client.post("/api/v1/tips", json=TIP).status_code == 401
+    wrong = client.post("/api/v1/tips", json=TIP, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert client.post("/api/v1/tips", json=TIP, headers=operator).status_code == 403
+    form = client.post("/api/v1/tips", data={"text": "x", "external_id": "f"}, headers=partner)
+    assert form.status_code == 400 and form.json()["errors"][0]["field"] == "body"
+    not_object = client.post("/api/v1/tips", json=["x"], headers=partner)
+    assert not_object.status_code == 400
+    bad = client.post("/api/v1/tips", json={**TIP, "victim_age": 300}, headers=partner)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "victim_age"
+    assert "300" not in bad.text  # the value is not echoed
+    typed = {**partner, "Content-Type": "application/json; charset=utf-8"}
+    ok = client.post("/api/v1/tips", content=json.dumps(TIP).encode(), headers=typed)
+    assert ok.status_code == 201 and ok.headers["content-type"] == "application/json"
+    assert set(ok.json()) == {"id", "reference", "status"}
+
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/api/v1/tips"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/TipCreate"}
+    schemas = document["components"]["schemas"]
+    assert {"TipCreate", "Reporter", "TipAccepted"} <= set(schemas)
+    assert "external_id" in schemas["TipCreate"]["required"]
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert {"200", "201", "202", "400"} <= set(operation["responses"])
+
+
 def test_health_and_metrics(client, make_user) -> None:  # type: ignore[no-untyped-def]
     partner = make_user("partner1", "partner")
     client.post("/api/v1/tips", json=TIP, headers=partner)
