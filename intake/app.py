@@ -16,7 +16,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from intake import api, console, tips, webform, webhooks
-from intake.limits import BodyLimitMiddleware
 from intake.metrics import registry_for
 from intake.services import Services, build_services
 from intake.settings import Settings
@@ -98,9 +97,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         description="Intake and triage for Vietnam's child-protection hotline 111",
         lifespan=lifespan,
+        # 413 for a body over the limit, declared or not, before a handler holds all of it.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.services = services
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -118,6 +118,11 @@ def test_bad_input_gets_clear_errors_and_loses_nothing(  # type: ignore[no-untyp
         "/api/v1/tips", content=b'{"text": "' + b"a" * (1024 * 1024) + b'"}', headers=headers
     )
     assert too_big.status_code == 413
+    chunks = (b'{"text": "' + b"a" * 65536 for _ in range(20))  # no length declared
+    streamed = client.post("/api/v1/tips", content=chunks, headers=headers)
+    assert streamed.status_code == 413
+    for path in ("/webhooks/telegram", "/report"):
+        assert client.post(path, content=b"x" * (1024 * 1024 + 1)).status_code == 413
     unknown = client.post(
         "/api/v1/tips", json={**TIP, "external_id": "u1", "colour": "blue"}, headers=partner
     )
