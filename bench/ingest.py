@@ -6,6 +6,8 @@ Both servers run as `uvicorn` subprocesses on 127.0.0.1 with one worker process;
 - latency at a steady rate: an asyncio client sending at --rate tips/s for --seconds,
   each latency counted from the scheduled send time (no coordinated omission);
 - throughput: `wrk` (Debian package) closed loop, 16 connections, unique external ids.
+The database starts with 50,000 tips stored a month ago, and its statistics are taken
+after the warm-up, as in a service that has been running for a while.
 Results are printed as Markdown and written to docs/benchmarks/ingest.md.
 
     python bench/ingest.py --seconds 10 --rate 200 \
@@ -25,10 +27,11 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,10 +41,11 @@ from bench.common import machine  # noqa: E402
 from intake.auth import create_token, create_user  # noqa: E402
 from intake.db import Database  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
-from intake.models import Role  # noqa: E402
+from intake.models import InboxItem, Role  # noqa: E402
 from tests.live import free_port, start_service  # noqa: E402
 
 WARM_UP = 300  # tips sent one by one to each server before it is measured
+HISTORY = 50_000  # inbox rows stored before the run
 WRK_SCRIPT = """
 local counter = 0
 local prefix = os.getenv("BENCH_PREFIX")
@@ -205,7 +209,32 @@ def prepare_database(backend: str, postgres_url: str | None, workdir: Path) -> s
         admin.dispose()
         url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
+    seed_history(url, HISTORY)
     return url
+
+
+def seed_history(database_url: str, rows: int) -> None:
+    """An inbox with a past, as in a service that has been running: `rows` tips already
+    stored and ingested a month ago. Lookups then meet a table of realistic size, and the
+    planner's statistics (taken after the warm-up) describe it."""
+    received = datetime.now(UTC) - timedelta(days=30)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        for start in range(0, rows, 5000):
+            connection.execute(
+                insert(InboxItem.__table__),
+                [
+                    {
+                        "channel": "api",
+                        "provider_message_id": f"history-{n}",
+                        "received_at": received,
+                        "state": "ingested",
+                        "message": "history",
+                    }
+                    for n in range(start, min(rows, start + 5000))
+                ],
+            )
+    engine.dispose()
 
 
 def partner_token(database_url: str) -> str:
