@@ -5,7 +5,10 @@ Both servers run as `uvicorn` subprocesses on 127.0.0.1 with one worker process;
 (SQLite, and PostgreSQL when --postgres-url is given) it measures, in this order:
 - latency at a steady rate: an asyncio client sending at --rate tips/s for --seconds,
   each latency counted from the scheduled send time (no coordinated omission);
-- throughput: `wrk` (Debian package) closed loop, 16 connections, unique external ids.
+- throughput: `wrk` (Debian package) closed loop, 16 connections, unique external ids, in
+  --rounds rounds (bare then ours in each, every server started anew); the round of the
+  median ratio is reported, with the ratio of every round: the host's speed drifts from
+  one minute to the next, and the two servers of one round meet the same minute.
 The database starts with 50,000 tips stored a month ago, and its statistics are taken
 after the warm-up, as in a service that has been running for a while.
 Results are printed as Markdown and written to docs/benchmarks/ingest.md.
@@ -246,11 +249,59 @@ def partner_token(database_url: str) -> str:
     return token
 
 
+def measure(
+    kind: str,
+    url: str,
+    token: str,
+    workdir: Path,
+    args: argparse.Namespace,
+    at_rate: tuple[int, int] | None,
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    """Start one server, warm it up, measure (the steady rate if asked, then wrk), stop it."""
+    process, companion, port = start_server(kind, url, workdir / "var", args.pipeline)
+    try:
+        warm_up(port, token)
+        analyze(url)
+        steady = asyncio.run(steady_rate(port, token, *at_rate)) if at_rate else None
+        return run_wrk(port, token, args.seconds, args.connections), steady
+    finally:
+        for running in (process, companion):
+            if running is not None:
+                running.terminate()
+                running.wait(30)
+
+
+def table_row(
+    backend: str, rounds: list[dict[str, dict[str, float]]], steady: dict[str, dict[str, float]]
+) -> str:
+    """One database's line: medians over the rounds, the ratio of each round in brackets."""
+    ratios = [r["hotline111"]["tips_per_s"] / r["bare"]["tips_per_s"] for r in rounds]
+    middle = sorted(range(len(rounds)), key=lambda n: ratios[n])[len(rounds) // 2]
+    bare, ours = rounds[middle]["bare"], rounds[middle]["hotline111"]
+    each = ", ".join(f"{ratio:.0%}" for ratio in ratios)
+    errors = sum(r["hotline111"]["errors"] for r in rounds) + steady["hotline111"]["errors"]
+    return (
+        f"| {backend} | {bare['tips_per_s']:.0f} | {ours['tips_per_s']:.0f} | "
+        f"{ratios[middle]:.0%} ({each}) | "
+        f"{ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} | "
+        f"{steady['bare']['p50_ms']:.1f} / {steady['bare']['p99_ms']:.1f} | "
+        f"{steady['hotline111']['p50_ms']:.1f} / {steady['hotline111']['p99_ms']:.1f} | "
+        f"{int(errors)} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="closed-loop rounds, bare then hotline111 in each; the round of the median "
+        "ratio is reported (the host's speed drifts between minutes)",
+    )
     parser.add_argument(
         "--pipeline",
         choices=["serve", "worker", "none"],
@@ -270,39 +321,31 @@ def main() -> None:
             workdir = Path(tmp)
             url = prepare_database(backend, args.postgres_url, workdir)
             token = partner_token(url)
-            results = {}
-            for kind in ("bare", "hotline111"):
-                process, companion, port = start_server(kind, url, workdir / "var", args.pipeline)
-                try:
-                    warm_up(port, token)
-                    analyze(url)
-                    # The steady rate first: the closed loop leaves a backlog behind it.
-                    steady = asyncio.run(steady_rate(port, token, args.rate, args.seconds))
-                    throughput = run_wrk(port, token, args.seconds, args.connections)
-                finally:
-                    for running in (process, companion):
-                        if running is not None:
-                            running.terminate()
-                            running.wait(30)
-                results[kind] = (throughput, steady)
-            bare, ours = results["bare"], results["hotline111"]
-            rows.append(
-                f"| {backend} | {bare[0]['tips_per_s']:.0f} | {ours[0]['tips_per_s']:.0f} | "
-                f"{ours[0]['tips_per_s'] / bare[0]['tips_per_s']:.0%} | "
-                f"{ours[0]['p50_ms']:.1f} / {ours[0]['p99_ms']:.1f} | "
-                f"{bare[1]['p50_ms']:.1f} / {bare[1]['p99_ms']:.1f} | "
-                f"{ours[1]['p50_ms']:.1f} / {ours[1]['p99_ms']:.1f} | "
-                f"{int(ours[0]['errors'] + ours[1]['errors'])} |"
-            )
+            steady: dict[str, dict[str, float]] = {}
+            rounds: list[dict[str, dict[str, float]]] = []
+            for number in range(args.rounds):
+                measured = {}
+                for kind in ("bare", "hotline111"):
+                    # The steady rate in the first round only, before any closed loop: that
+                    # leaves a backlog behind it.
+                    at_rate = None if number else (args.rate, args.seconds)
+                    measured[kind], latency = measure(kind, url, token, workdir, args, at_rate)
+                    if latency is not None:
+                        steady[kind] = latency
+                rounds.append(measured)
+            rows.append(table_row(backend, rounds, steady))
     report = "\n".join(
         [
             "## Ingest: POST /api/v1/tips",
             "",
             f"{machine()}.",
             f"`python bench/ingest.py --seconds {args.seconds} --rate {args.rate}"
-            f" --pipeline {args.pipeline}`"
+            f" --pipeline {args.pipeline} --rounds {args.rounds}`"
             " (steady rate"
-            f" {args.rate} tips/s first, then wrk closed loop with {args.connections} connections;"
+            f" {args.rate} tips/s first, then wrk closed loop with {args.connections} connections"
+            f" in {args.rounds} rounds, bare then hotline111 in each, each server started anew;"
+            " the tips/s and closed-loop latencies are those of the round of the median ratio,"
+            " the ratio of every round in brackets;"
             + {
                 "worker": " the pipeline in a `hotline111 worker` process beside `serve`;",
                 "serve": " the pipeline running inside `serve`;",
@@ -311,8 +354,8 @@ def main() -> None:
             + " every tip committed before its answer, SQLite with synchronous=FULL, in group"
             " commits).",
             "",
-            "| database | bare tips/s | hotline111 tips/s | ratio | hotline111 p50/p99 ms"
-            " (closed loop) | bare p50/p99 ms at rate | hotline111 p50/p99 ms at rate | errors |",
+            "| database | bare tips/s | hotline111 tips/s | ratio (each round) |"
+            " hotline111 p50/p99 ms (closed loop) | bare p50/p99 ms at rate | hotline111 p50/p99 ms at rate | errors |",
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
