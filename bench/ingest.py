@@ -355,7 +355,8 @@ def main() -> None:
             " commits).",
             "",
             "| database | bare tips/s | hotline111 tips/s | ratio (each round) |"
-            " hotline111 p50/p99 ms (closed loop) | bare p50/p99 ms at rate | hotline111 p50/p99 ms at rate | errors |",
+            " hotline111 p50/p99 ms (closed loop) | bare p50/p99 ms at rate |"
+            " hotline111 p50/p99 ms at rate | errors |",
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
