@@ -81,7 +81,8 @@ UserDep = Annotated[User, Depends(bearer_user)]
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="incident id")]
 
 
-def _require(user: User, roles: set[Role]) -> None:
+def require_role(user: User, roles: set[Role]) -> None:
+    """403 unless the user has one of the roles."""
     if user.role not in roles:
         raise HTTPException(403, f"role {user.role} may not do this")
 
@@ -111,7 +112,7 @@ def list_incidents(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> IncidentPage:
     """Incidents newest first, filtered; unit users see only their unit's."""
-    _require(user, READERS)
+    require_role(user, READERS)
     query = select(Incident).order_by(Incident.id.desc()).limit(limit + 1)
     if user.role in UNIT_ROLES:
         query = query.join(Assignment, Assignment.incident_id == Incident.id).where(
@@ -200,7 +201,7 @@ def _readable(session: Session, incident_id: int) -> Incident:
 @router.get("/incidents/{incident_id}", response_model=IncidentRead)
 def get_incident(request: Request, user: UserDep, incident_id: IncidentId) -> IncidentRead:
     """One incident with its conversation; the read is audited."""
-    _require(user, READERS)
+    require_role(user, READERS)
     services = services_of(request)
     check_access(services, user, incident_id)
     with services.db.writer() as session:
@@ -214,7 +215,7 @@ def post_status(
     request: Request, user: UserDep, incident_id: IncidentId, change: StatusChange
 ) -> IncidentRead:
     """Move an incident along its lifecycle; a stale `version` is refused with 409."""
-    _require(user, CHANGERS)
+    require_role(user, CHANGERS)
     services = services_of(request)
     check_access(services, user, incident_id)
     with services.db.writer() as session:
@@ -274,7 +275,7 @@ def post_level(
     request: Request, user: UserDep, incident_id: IncidentId, change: LevelChange
 ) -> IncidentRead:
     """Overrule triage; the reason is kept (`hotline111 triage export-feedback`)."""
-    _require(user, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+    require_role(user, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
     services = services_of(request)
 
     def apply(session: Session, incident: Incident) -> None:
@@ -301,7 +302,7 @@ def post_acknowledge(
     request: Request, user: UserDep, incident_id: IncidentId, ack: Acknowledge
 ) -> IncidentRead:
     """A unit acknowledges: its own user, or an operator for a unit on the phone."""
-    _require(user, CHANGERS)
+    require_role(user, CHANGERS)
     if user.role in UNIT_ROLES and ack.unit_id != user.unit_id:
         raise HTTPException(403, "you can acknowledge only for your own unit")
 

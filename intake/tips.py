@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from pydantic.json_schema import models_json_schema
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake.api import bearer_user, services_of
+from intake.api import bearer_user, require_role, services_of
 from intake.inbox import Submission
 from intake.models import Role, User, utcnow
 from intake.schemas import TipAccepted, TipCreate
@@ -71,8 +71,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 async def create_tip(request: Request) -> Response:
     """Accept a partner's tip; a repeat of the same external_id returns the same incident."""
     user = await bearer_user(request)
-    if user.role not in SENDERS:
-        raise HTTPException(403, f"role {user.role} may not do this")
+    require_role(user, SENDERS)
     body = await request.body()
     tip = _parse(request, body)
     message = _message(user, tip)
