@@ -274,7 +274,7 @@ def measure(
 def table_row(
     backend: str, rounds: list[dict[str, dict[str, float]]], steady: dict[str, dict[str, float]]
 ) -> str:
-    """One database's line: medians over the rounds, the ratio of each round in brackets."""
+    """One database's line: the round of the median ratio, every round's ratio in brackets."""
     ratios = [r["hotline111"]["tips_per_s"] / r["bare"]["tips_per_s"] for r in rounds]
     middle = sorted(range(len(rounds)), key=lambda n: ratios[n])[len(rounds) // 2]
     bare, ours = rounds[middle]["bare"], rounds[middle]["hotline111"]

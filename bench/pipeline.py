@@ -4,7 +4,8 @@
         [--postgres-url URL]
 
 Starts a fake Telegram Bot API in a process of its own and `hotline111 serve` (SQLite, or a new
-PostgreSQL database on the server --postgres-url names; Telegram pointed at the fake, the
+PostgreSQL database on the server --postgres-url names, either made as bench/ingest.py makes
+it, with 50,000 tips stored before; Telegram pointed at the fake, the
 demo directory loaded) plus `--workers` extra `hotline111 worker` processes, posts located
 P1 tips through the partner API at a steady rate, and records when the fake receives each
 alert. Everything runs on 127.0.0.1, for a bounded
