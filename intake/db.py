@@ -5,7 +5,8 @@ file lock and spin in the busy handler, every write goes through a pool of exact
 connection that opens its transactions with BEGIN IMMEDIATE; readers use their own pool
 and WAL lets them run beside the writer. Processes on the same file (`serve` beside
 `hotline111 worker`) take turns through a file lock (`WriteLock`), so none of them sleeps
-in SQLite's busy handler. PostgreSQL uses one pool for both.
+in SQLite's busy handler. PostgreSQL uses one pool for both, and a second one in
+autocommit mode for writes that are a single statement.
 
 On SQLite, what a provider or an operator hands us is committed with the configured
 `synchronous` (FULL by default: on disk before we answer). The workers' own bookkeeping
@@ -191,11 +192,19 @@ class Database:
             self.read_engine = _sqlite_engine(
                 url, synchronous=sqlite_synchronous, begin="BEGIN", pool_size=8
             )
+            # one writer: every write goes through `writer`
+            self.autocommit_engine: Engine | None = None
         else:
             self.write_engine = create_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
+            # For work that is one statement, committed by itself: no BEGIN, no COMMIT and
+            # no ping before it (three round trips). A connection the server dropped then
+            # fails that statement, and the caller's fallback, through `writer`, pings.
+            self.autocommit_engine = create_engine(
+                url, pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT"
+            )
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -217,6 +226,28 @@ class Database:
             yield session
 
     @contextmanager
+    def write_connection(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction as `writer`'s, on a Core connection: for hot paths that need
+        no ORM session (and not its cost)."""
+        if not self.is_sqlite:
+            with self.write_engine.begin() as connection:
+                yield connection
+            return
+        synchronous = self.synchronous if durable else "NORMAL"
+        with self._write_lock.hold(durable=durable), self.write_engine.connect() as connection:
+            connection.execution_options(**{SYNCHRONOUS_OPTION: synchronous})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def single_statements(self) -> Iterator[Connection]:
+        """PostgreSQL only: a connection on which every statement commits by itself."""
+        if self.autocommit_engine is None:
+            raise RuntimeError("single-statement writes are for PostgreSQL")
+        with self.autocommit_engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only session (never commit through it); closing it ends its transaction
         without expiring what was loaded."""
@@ -228,5 +259,7 @@ class Database:
         if self.is_sqlite:
             self._write_lock.close()
         self.write_engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

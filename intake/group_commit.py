@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 from intake.crypto import Cipher
 from intake.db import Database
-from intake.inbox import Accepted, Submission, accept_batch
+from intake.inbox import Accepted, Submission
+from intake.inbox_bulk import accept_batch
 from intake.incidents import IngestOptions
 
 log = logging.getLogger(__name__)

@@ -6,13 +6,9 @@ the answer can carry the reference. If that step fails, the savepoint is rolled 
 an `ingest` job is committed with the stored tip instead: the worker ingests it later.
 Nothing is answered before the commit, so a crash loses only unanswered requests.
 
-`accept_batch` does the same for many requests at once (the group commit of
-`intake.group_commit`): one batched insert into the inbox (repeats skipped by the unique
-key). A message that can only open a new incident (an anonymous partner or web-form tip)
-is answered with the id and reference of that incident, reserved in the same transaction,
-and an `ingest` job writes the incident a moment later, many at a time
-(`open_incidents_in_bulk`): storing a tip is then two rows, not six. The rest go through
-`accept`'s path one by one.
+`intake.inbox_bulk.accept_batch` does the same for many requests at once. Anonymous
+partner and web-form tips are there stored with the id and reference of the incident each
+will open, and `open_incidents_in_bulk` writes those incidents, many at a time, in a worker.
 """
 
 from __future__ import annotations
@@ -22,23 +18,18 @@ import logging
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import String, Table, any_, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
 from intake import jobs
 from intake.crypto import Cipher
-from intake.db import Database, built_once, dialect_insert
+from intake.db import dialect_insert
 from intake.incidents import (
-    ANONYMOUS_CHANNELS,
-    NOT_INCIDENTS,
     IngestOptions,
-    allocate_references,
     clean_text,
     ingest_item,
     new_incident_fields,
-    reserve_incident_ids,
 )
 from intake.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
 from intake.serialize import dump_message
@@ -93,7 +84,7 @@ def _insert(
     return session.execute(statement).scalar_one_or_none()
 
 
-def _existing(session: Session, message: InboundMessage) -> Accepted:
+def repeat_outcome(session: Session, message: InboundMessage) -> Accepted:
     """The outcome of the first delivery of a repeated message (whose incident may still
     be on its way: then the id and reference it was answered with)."""
     row = session.execute(
@@ -128,189 +119,13 @@ def accept(
     for index, message in enumerate(messages):
         inbox_id = _insert(session, cipher, message, raw_body if index == 0 else None)
         if inbox_id is None:
-            results.append(_existing(session, message))
+            results.append(repeat_outcome(session, message))
             continue
-        results.append(_ingest_one(session, cipher, inbox_id, message, options))
+        results.append(ingest_inline(session, cipher, inbox_id, message, options))
     return results
 
 
-def accept_batch(
-    *,
-    db: Database,
-    cipher: Cipher,
-    submissions: list[Submission],
-    options: IngestOptions,
-) -> list[list[Accepted] | Exception]:
-    """Store and ingest many requests in one transaction, committed before returning.
-
-    Each request's outcome is its list of `Accepted`, or the exception that kept it out.
-    Should the shared transaction fail, it is rolled back and the requests are stored
-    again one by one (each in a savepoint), so one bad request keeps none of the others out.
-    """
-    try:
-        with db.writer() as session:
-            return list(_accept_in_bulk(session, cipher, submissions, options))
-    except Exception:
-        log.exception("bulk intake of %s requests failed; one by one now", len(submissions))
-    outcomes: list[list[Accepted] | Exception] = []
-    with db.writer() as session:
-        for submission in submissions:
-            try:
-                with session.begin_nested():
-                    outcomes.append(
-                        accept(
-                            session=session,
-                            cipher=cipher,
-                            messages=submission.messages,
-                            raw_body=submission.raw_body,
-                            options=options,
-                        )
-                    )
-            except Exception as error:
-                log.exception("a request could not be stored")
-                outcomes.append(error)
-    return outcomes
-
-
-_INSERT_JOBS = insert(JOBS).returning(JOBS.c.id)
-# Which of a channel's provider ids are stored already. PostgreSQL gets the ids as one
-# array: an IN list of another length each time is a new statement for it to plan.
-_ALREADY_STORED = {
-    "sqlite": select(INBOX.c.provider_message_id).where(
-        INBOX.c.channel == bindparam("channel"),
-        INBOX.c.provider_message_id.in_(bindparam("ids", expanding=True)),
-    ),
-    "postgresql": select(INBOX.c.provider_message_id).where(
-        INBOX.c.channel == bindparam("channel"),
-        INBOX.c.provider_message_id == any_(bindparam("ids", type_=ARRAY(String))),
-    ),
-}
-
-
-def _opens_new_incident(message: InboundMessage) -> bool:
-    """True for a message that can only open an incident of its own: an anonymous partner
-    or web-form tip has no tipster to find and no conversation to join."""
-    return (
-        message.kind not in NOT_INCIDENTS
-        and message.channel in ANONYMOUS_CHANNELS
-        and not (message.sender_phone or message.sender_name)
-        and not message.conversation_key
-        and not message.urgent
-    )
-
-
-def _accept_in_bulk(
-    session: Session, cipher: Cipher, submissions: list[Submission], options: IngestOptions
-) -> list[list[Accepted]]:
-    """Insert every inbox row in one batched statement, then ingest or defer.
-
-    A message that can only open an incident of its own is not ingested here: it takes an
-    incident id and reference now (its answer carries them), and an `ingest` job turns it
-    into that incident a moment later (`open_incidents_in_bulk`, in a worker). The rest
-    are ingested inline, one by one, as `accept` does.
-    """
-    connection = session.connection()
-    now = utcnow()
-    first: dict[tuple[str, str], tuple[int, int]] = {}  # key -> its first position
-    for s_index, submission in enumerate(submissions):
-        for m_index, message in enumerate(submission.messages):
-            first.setdefault(
-                (str(message.channel), message.provider_message_id), (s_index, m_index)
-            )
-    candidates = [
-        (key, position)
-        for key, position in first.items()
-        if _opens_new_incident(submissions[position[0]].messages[position[1]])
-    ]
-    if candidates:
-        # Numbers only for what is new: a repeat delivery takes none.
-        seen: set[tuple[str, str]] = set()
-        by_channel: dict[str, list[str]] = {}
-        for (channel, provider_id), _ in candidates:
-            by_channel.setdefault(channel, []).append(provider_id)
-        for channel, provider_ids in by_channel.items():
-            # One channel at a time: the unique index then finds each id (a row-value IN
-            # would scan the whole inbox).
-            seen.update(
-                (channel, provider_id)
-                for provider_id in connection.execute(
-                    _ALREADY_STORED[connection.dialect.name],
-                    {"channel": channel, "ids": provider_ids},
-                ).scalars()
-            )
-        candidates = [(key, position) for key, position in candidates if key not in seen]
-    deferred = [position for _, position in candidates]
-    messages = [submissions[s].messages[m] for s, m in deferred]
-    reservations = dict(
-        zip(
-            deferred,
-            zip(
-                reserve_incident_ids(connection, len(deferred)),
-                allocate_references(session=session, at=[m.received_at for m in messages]),
-                strict=True,
-            ),
-            strict=True,
-        )
-    )
-    rows = []
-    for s_index, m_index in first.values():
-        submission = submissions[s_index]
-        message = submission.messages[m_index]
-        raw = submission.raw_body if m_index == 0 else None
-        reserved = reservations.get((s_index, m_index))
-        rows.append(
-            {
-                "channel": str(message.channel),
-                "provider_message_id": message.provider_message_id,
-                "received_at": now,
-                "state": "pending",
-                "message": cipher.encrypt(dump_message(message)),
-                "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
-                "reserved_incident_id": reserved[0] if reserved else None,
-                "reference": reserved[1] if reserved else None,
-            }
-        )
-    inserted = connection.execute(
-        built_once(
-            session,
-            "insert inbox",
-            lambda insert: (
-                insert(INBOX)
-                .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-                .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
-            ),
-        ),
-        rows,
-    ).all()
-    new_ids = {(channel, provider_id): inbox_id for inbox_id, channel, provider_id in inserted}
-    made: dict[tuple[int, int], Accepted] = {}
-    ingest_jobs = []
-    for key, position in first.items():
-        inbox_id = new_ids.get(key)
-        if inbox_id is None:
-            continue  # stored before (or by another process just now): a repeat
-        reserved = reservations.get(position)
-        if reserved is not None:
-            made[position] = Accepted(inbox_id, False, reserved[0], reserved[1], True, "new")
-            ingest_jobs.append({"kind": "ingest", "key": str(inbox_id)})
-            continue
-        message = submissions[position[0]].messages[position[1]]
-        made[position] = _ingest_one(session, cipher, inbox_id, message, options)
-    if ingest_jobs:
-        # RETURNING makes it one multi-row INSERT on PostgreSQL too (psycopg would send
-        # a statement per row); the ids themselves are not needed.
-        connection.execute(_INSERT_JOBS, ingest_jobs).all()
-    outcomes: list[list[Accepted]] = []
-    for s_index, submission in enumerate(submissions):
-        results = []
-        for m_index, message in enumerate(submission.messages):
-            outcome = made.get((s_index, m_index))
-            results.append(outcome if outcome is not None else _existing(session, message))
-        outcomes.append(results)
-    return outcomes
-
-
-def _ingest_one(
+def ingest_inline(
     session: Session, cipher: Cipher, inbox_id: int, message: InboundMessage, options: IngestOptions
 ) -> Accepted:
     """`accept`'s inline ingest of one stored message (an ingest job if it fails)."""

@@ -89,14 +89,18 @@ class IngestOutcome:
 
 def allocate_reference(*, session: Session, at: datetime) -> str:
     """The next short human reference, 111-YYMM-NNNN, numbered per month (Vietnam time)."""
-    (reference,) = allocate_references(session=session, at=[at])
+    (reference,) = allocate_references(session.connection(), at=[at])
     return reference
 
 
-def allocate_references(*, session: Session, at: list[datetime]) -> list[str]:
+def reference_period(moment: datetime) -> str:
+    """The month a reference is numbered in: YYMM of the moment in Vietnam."""
+    return moment.astimezone(VN_TZ).strftime("%y%m")
+
+
+def allocate_references(connection: Connection, *, at: list[datetime]) -> list[str]:
     """One reference for each time in `at`, in order: one counter update per month."""
-    periods = [moment.astimezone(VN_TZ).strftime("%y%m") for moment in at]
-    connection = session.connection()
+    periods = [reference_period(moment) for moment in at]
     next_number: dict[str, int] = {}
     for period in dict.fromkeys(periods):
         count = periods.count(period)

@@ -9,15 +9,16 @@ from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake.crypto import Cipher
 from intake.db import Database
 from intake.group_commit import IntakeWriter
-from intake.inbox import Accepted, Submission, accept_batch
+from intake.inbox import Accepted, Submission
+from intake.inbox_bulk import accept_batch
 from intake.incidents import IngestOptions, ingest_item
-from intake.models import Event, InboxItem, Incident, Job, Message, Tipster
+from intake.models import Counter, Event, InboxItem, Incident, Job, Message, Tipster
 
 CIPHER = Cipher("test-secret-key-for-hotline111")
 OPTIONS = IngestOptions(conversation_window=timedelta(hours=24))
@@ -277,3 +278,55 @@ def test_a_waiting_tip_goes_before_other_processes_background_work(tmp_path) -> 
     assert order == ["tip", "background"]
     for db in (worker, intake, other_worker):
         db.dispose()
+
+
+def test_references_keep_counting_past_four_digits(db: Database) -> None:
+    with db.writer() as session:
+        session.add(Counter(name="ref:2607", value=9998))
+    outcomes = batch(db, *(Submission((partner_tip(f"n{n}"),), None) for n in range(3)))
+    assert [o[0].reference for o in outcomes] == [  # type: ignore[index]
+        "111-2607-9999",
+        "111-2607-10000",
+        "111-2607-10001",
+    ]
+
+
+def test_on_postgresql_a_batch_of_new_tips_is_one_statement(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite has no round trips to save")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    for engine in (db.write_engine, db.autocommit_engine):
+        event.listen(engine, "before_cursor_execute", count)
+    first = batch(db, *(Submission((partner_tip(f"one-{n}"),), b"{}") for n in range(5)))
+    assert len(statements) == 1
+    # a repeat among new tips is left out of the statement and answered as before
+    again = batch(
+        db, Submission((partner_tip("one-2"),), b"{}"), Submission((partner_tip("x"),), None)
+    )
+    assert again[0][0] == dataclasses.replace(first[2][0], duplicate=True, created=False)  # type: ignore[index]
+    assert again[1][0].created  # type: ignore[index]
+    with db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 6
+        assert session.scalar(select(func.count()).select_from(Job)) == 6
+
+
+def test_a_connection_the_server_dropped_costs_no_tip(db: Database, database_url: str) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's single-statement connections")
+    assert batch(db, Submission((partner_tip("before"),), None))[0][0].created  # type: ignore[index]
+    with db.write_engine.connect() as connection:  # as a server restart would
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    outcome = batch(db, Submission((partner_tip("after"),), None))[0]
+    assert not isinstance(outcome, Exception) and outcome[0].created
+    with db.reader() as session:
+        stored = session.scalars(select(InboxItem.provider_message_id)).all()
+    assert sorted(stored) == ["7:after", "7:before"]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake.inbox import Submission, accept_batch
+from intake.inbox import Submission
+from intake.inbox_bulk import accept_batch
 from intake.models import Incident, Job
 from intake.worker import Worker
 
