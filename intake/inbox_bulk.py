@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, String, any_, bindparam, insert, select, text
+from sqlalchemy import Connection, String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -273,14 +273,15 @@ def _accept_in_bulk(
 # PostgreSQL: new tips stored in one statement. Those already in the inbox are left out
 # before they take a number; each of the rest takes an incident id from the incidents'
 # sequence and a reference from its month's counter (in the order of the batch), and is
-# inserted with its `ingest` job. Returns the rows it inserted.
-_NEW_TIPS = text(
-    """
+# inserted with its `ingest` job. Returns the rows it inserted. It goes to psycopg as it
+# is, its arrays as binary parameters (`%(name)b`): in text form each element would be
+# searched for characters to quote.
+_NEW_TIPS = """
 WITH arrived AS (
     SELECT *
     FROM unnest(
-        CAST(:channels AS varchar[]), CAST(:ids AS varchar[]), CAST(:messages AS text[]),
-        CAST(:raw_bodies AS bytea[]), CAST(:periods AS varchar[])
+        CAST(%(channels)b AS varchar[]), CAST(%(ids)b AS varchar[]), CAST(%(messages)b AS text[]),
+        CAST(%(raw_bodies)b AS bytea[]), CAST(%(periods)b AS varchar[])
     ) WITH ORDINALITY AS arrived (channel, provider_message_id, message, raw_body, period, position)
 ),
 fresh AS (
@@ -310,7 +311,7 @@ stored AS (
         channel, provider_message_id, received_at, state, message, raw_body,
         reserved_incident_id, reference
     )
-    SELECT channel, provider_message_id, :now, 'pending', message, raw_body, incident_id,
+    SELECT channel, provider_message_id, %(now)b, 'pending', message, raw_body, incident_id,
         '111-' || period || '-' || lpad(number, greatest(4, length(number)), '0')
     FROM numbered
     ORDER BY position
@@ -319,11 +320,10 @@ stored AS (
 ),
 queued AS (
     INSERT INTO jobs (kind, key, state, run_at, attempts, rerun, created_at)
-    SELECT 'ingest', CAST(id AS varchar), 'pending', :now, 0, false, :now FROM stored
+    SELECT 'ingest', CAST(id AS varchar), 'pending', %(now)b, 0, false, %(now)b FROM stored
 )
 SELECT id, channel, provider_message_id, reserved_incident_id, reference FROM stored
 """
-)
 
 
 def _store_new_tips(
@@ -346,7 +346,9 @@ def _store_new_tips(
             stored = _insert_new_tips_sqlite(connection, tips)
     else:
         with db.single_statements() as connection:
-            stored = [tuple(row) for row in connection.execute(_NEW_TIPS, tips.for_postgresql())]
+            stored = [
+                tuple(row) for row in connection.exec_driver_sql(_NEW_TIPS, tips.for_postgresql())
+            ]
     made = {
         batch.first[(channel, provider_id)]: Accepted(
             inbox_id, False, incident_id, reference, True, "new"
