@@ -180,6 +180,24 @@ _ALREADY_STORED = {
 }
 
 
+def _already_stored(connection: Connection, keys: list[Key]) -> set[Key]:
+    """Which of these messages the inbox holds already. One channel at a time: the unique
+    index then finds each id (a row-value IN would scan the whole inbox)."""
+    by_channel: dict[str, list[str]] = {}
+    for channel, provider_id in keys:
+        by_channel.setdefault(channel, []).append(provider_id)
+    seen: set[Key] = set()
+    for channel, provider_ids in by_channel.items():
+        seen.update(
+            (channel, provider_id)
+            for provider_id in connection.execute(
+                _ALREADY_STORED[connection.dialect.name],
+                {"channel": channel, "ids": provider_ids},
+            ).scalars()
+        )
+    return seen
+
+
 def _accept_in_bulk(
     session: Session, cipher: Cipher, batch: _Batch, options: IngestOptions
 ) -> list[list[Accepted] | Exception]:
@@ -192,20 +210,7 @@ def _accept_in_bulk(
     candidates = batch.new_tips
     if candidates:
         # Numbers only for what is new: a repeat delivery takes none.
-        seen: set[Key] = set()
-        by_channel: dict[str, list[str]] = {}
-        for channel, provider_id in candidates:
-            by_channel.setdefault(channel, []).append(provider_id)
-        for channel, provider_ids in by_channel.items():
-            # One channel at a time: the unique index then finds each id (a row-value IN
-            # would scan the whole inbox).
-            seen.update(
-                (channel, provider_id)
-                for provider_id in connection.execute(
-                    _ALREADY_STORED[connection.dialect.name],
-                    {"channel": channel, "ids": provider_ids},
-                ).scalars()
-            )
+        seen = _already_stored(connection, candidates)
         candidates = [key for key in candidates if key not in seen]
     deferred = [batch.first[key] for key in candidates]
     reservations = dict(
@@ -389,18 +394,9 @@ def _insert_new_tips_sqlite(connection: Connection, tips: _NewTips) -> list[Stor
     """SQLite: what `_NEW_TIPS` does, in four statements of one transaction. The rows go
     to the driver as they are (SQLAlchemy's per-row handling of an insert cost more than
     SQLite's work)."""
-    seen: set[Key] = set()
-    for channel in set(tips.channels):
-        provider_ids = [p for c, p in zip(tips.channels, tips.ids, strict=True) if c == channel]
-        seen.update(
-            (channel, provider_id)
-            for provider_id in connection.execute(
-                _ALREADY_STORED["sqlite"], {"channel": channel, "ids": provider_ids}
-            ).scalars()
-        )
-    fresh = [
-        n for n, key in enumerate(zip(tips.channels, tips.ids, strict=True)) if key not in seen
-    ]
+    keys = list(zip(tips.channels, tips.ids, strict=True))
+    seen = _already_stored(connection, keys)
+    fresh = [n for n, key in enumerate(keys) if key not in seen]
     if not fresh:
         return []
     incident_ids = reserve_incident_ids(connection, len(fresh))
