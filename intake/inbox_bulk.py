@@ -41,9 +41,8 @@ from intake.incidents import (
     ANONYMOUS_CHANNELS,
     NOT_INCIDENTS,
     IngestOptions,
-    allocate_references,
+    number_incidents,
     reference_period,
-    reserve_incident_ids,
 )
 from intake.models import utcnow
 from intake.serialize import dump_message
@@ -166,36 +165,53 @@ class _Batch:
 
 
 _INSERT_JOBS = insert(JOBS).returning(JOBS.c.id)
-# Which of a channel's provider ids are stored already. PostgreSQL gets the ids as one
-# array: an IN list of another length each time is a new statement for it to plan.
-_ALREADY_STORED = {
-    "sqlite": select(INBOX.c.provider_message_id).where(
-        INBOX.c.channel == bindparam("channel"),
-        INBOX.c.provider_message_id.in_(bindparam("ids", expanding=True)),
-    ),
-    "postgresql": select(INBOX.c.provider_message_id).where(
-        INBOX.c.channel == bindparam("channel"),
-        INBOX.c.provider_message_id == any_(bindparam("ids", type_=ARRAY(String))),
-    ),
-}
+# PostgreSQL gets a channel's ids as one array: an IN list of another length each time
+# is a new statement for it to plan.
+_ALREADY_STORED = select(INBOX.c.provider_message_id).where(
+    INBOX.c.channel == bindparam("channel"),
+    INBOX.c.provider_message_id == any_(bindparam("ids", type_=ARRAY(String))),
+)
 
 
 def _already_stored(connection: Connection, keys: list[Key]) -> set[Key]:
     """Which of these messages the inbox holds already. One channel at a time: the unique
-    index then finds each id (a row-value IN would scan the whole inbox)."""
+    index then finds each id (a row-value IN would scan the whole inbox). SQLite gets
+    the query from the driver's own statement cache (SQLAlchemy's handling of an
+    expanding IN cost more than the lookup)."""
     by_channel: dict[str, list[str]] = {}
     for channel, provider_id in keys:
         by_channel.setdefault(channel, []).append(provider_id)
     seen: set[Key] = set()
     for channel, provider_ids in by_channel.items():
-        seen.update(
-            (channel, provider_id)
-            for provider_id in connection.execute(
-                _ALREADY_STORED[connection.dialect.name],
-                {"channel": channel, "ids": provider_ids},
-            ).scalars()
-        )
+        if connection.dialect.name == "sqlite":
+            cursor = connection.connection.cursor()
+            try:
+                found = [
+                    row[0]
+                    for row in cursor.execute(
+                        _sqlite_already_stored(len(provider_ids)), [channel, *provider_ids]
+                    )
+                ]
+            finally:
+                cursor.close()
+        else:
+            found = list(
+                connection.execute(
+                    _ALREADY_STORED, {"channel": channel, "ids": provider_ids}
+                ).scalars()
+            )
+        seen.update((channel, provider_id) for provider_id in found)
     return seen
+
+
+@functools.cache
+def _sqlite_already_stored(count: int) -> str:
+    """SQLite: which of `count` provider ids of one channel the inbox holds."""
+    ids = ", ".join(["?"] * count)
+    return (
+        "SELECT provider_message_id FROM inbox"
+        f" WHERE channel = ? AND provider_message_id IN ({ids})"
+    )
 
 
 def _accept_in_bulk(
@@ -213,19 +229,8 @@ def _accept_in_bulk(
         seen = _already_stored(connection, candidates)
         candidates = [key for key in candidates if key not in seen]
     deferred = [batch.first[key] for key in candidates]
-    reservations = dict(
-        zip(
-            deferred,
-            zip(
-                reserve_incident_ids(connection, len(deferred)),
-                allocate_references(
-                    connection, at=[batch.message(at).received_at for at in deferred]
-                ),
-                strict=True,
-            ),
-            strict=True,
-        )
-    )
+    numbers = number_incidents(connection, at=[batch.message(at).received_at for at in deferred])
+    reservations = dict(zip(deferred, numbers, strict=True))
     now = utcnow()
     rows = []
     for at in batch.first.values():
@@ -391,21 +396,19 @@ StoredTip = tuple[int, str, str, int, str]  # inbox id, channel, provider id, in
 
 
 def _insert_new_tips_sqlite(connection: Connection, tips: _NewTips) -> list[StoredTip]:
-    """SQLite: what `_NEW_TIPS` does, in four statements of one transaction. The rows go
-    to the driver as they are (SQLAlchemy's per-row handling of an insert cost more than
+    """SQLite: what `_NEW_TIPS` does, in four statements of one transaction, each given to
+    the driver as it is (SQLAlchemy's per-row handling of an insert cost more than
     SQLite's work)."""
     keys = list(zip(tips.channels, tips.ids, strict=True))
     seen = _already_stored(connection, keys)
     fresh = [n for n, key in enumerate(keys) if key not in seen]
     if not fresh:
         return []
-    incident_ids = reserve_incident_ids(connection, len(fresh))
-    references = allocate_references(connection, at=[tips.received[n] for n in fresh])
-    to_sqlite = INBOX.c.received_at.type.bind_processor(connection.dialect)
-    now = to_sqlite(utcnow()) if to_sqlite else utcnow()  # as SQLAlchemy stores a time
+    numbers = number_incidents(connection, at=[tips.received[n] for n in fresh])
+    now = _sqlite_time(connection, utcnow())
     rows = [
         value
-        for n, incident_id, reference in zip(fresh, incident_ids, references, strict=True)
+        for n, (incident_id, reference) in zip(fresh, numbers, strict=True)
         for value in (
             tips.channels[n],
             tips.ids[n],
@@ -419,23 +422,24 @@ def _insert_new_tips_sqlite(connection: Connection, tips: _NewTips) -> list[Stor
     cursor = connection.connection.cursor()
     try:
         inserted = cursor.execute(_sqlite_insert_inbox(len(fresh)), rows).fetchall()
-        cursor.executemany(_SQLITE_INSERT_JOBS, [(str(row[0]), now, now) for row in inserted])
+        if inserted:
+            jobs = [value for row in inserted for value in (str(row[0]), now, now)]
+            cursor.execute(_sqlite_insert_jobs(len(inserted)), jobs)
     finally:
         cursor.close()
-    reserved = {
-        (tips.channels[n], tips.ids[n]): (incident_id, reference)
-        for n, incident_id, reference in zip(fresh, incident_ids, references, strict=True)
-    }
+    reserved = {keys[n]: number for n, number in zip(fresh, numbers, strict=True)}
     return [
         (inbox_id, channel, provider_id, *reserved[(channel, provider_id)])
         for inbox_id, channel, provider_id in inserted
     ]
 
 
-_SQLITE_INSERT_JOBS = (
-    "INSERT INTO jobs (kind, key, state, run_at, attempts, rerun, created_at)"
-    " VALUES ('ingest', ?, 'pending', ?, 0, 0, ?)"
-)
+def _sqlite_time(connection: Connection, moment: datetime) -> object:
+    """A time as SQLAlchemy gives it to the driver for a time column (its text on SQLite),
+    made once for the batch rather than once for each row."""
+    column_type = INBOX.c.received_at.type.dialect_impl(connection.dialect)
+    to_sqlite = column_type.bind_processor(connection.dialect)
+    return to_sqlite(moment) if to_sqlite else moment
 
 
 @functools.cache
@@ -447,4 +451,13 @@ def _sqlite_insert_inbox(rows: int) -> str:
         f" raw_body, reserved_incident_id, reference) VALUES {values}"
         " ON CONFLICT (channel, provider_message_id) DO NOTHING"
         " RETURNING id, channel, provider_message_id"
+    )
+
+
+@functools.cache
+def _sqlite_insert_jobs(rows: int) -> str:
+    """The multi-row insert of `rows` ingest jobs (key, run at, created at)."""
+    values = ", ".join(["('ingest', ?, 'pending', ?, 0, 0, ?)"] * rows)
+    return (
+        f"INSERT INTO jobs (kind, key, state, run_at, attempts, rerun, created_at) VALUES {values}"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -101,19 +102,68 @@ def reference_period(moment: datetime) -> str:
 def allocate_references(connection: Connection, *, at: list[datetime]) -> list[str]:
     """One reference for each time in `at`, in order: one counter update per month."""
     periods = [reference_period(moment) for moment in at]
-    next_number: dict[str, int] = {}
+    last: dict[str, int] = {}
     for period in dict.fromkeys(periods):
-        count = periods.count(period)
-        last = connection.execute(
+        last[period] = connection.execute(
             built_once(connection, "bump counter", _bump_counter),
-            {"name": f"ref:{period}", "count": count},
+            {"name": f"ref:{period}", "count": periods.count(period)},
         ).scalar_one()
-        next_number[period] = last - count + 1
+    return _references(periods, last)
+
+
+def number_incidents(connection: Connection, *, at: list[datetime]) -> list[tuple[int, str]]:
+    """An incident id and a reference for each of len(at) new incidents (opened at those
+    times), in order. On SQLite all the counters move in one statement, given to the
+    driver as it is: this runs for every batch of intake."""
+    if not at:
+        return []
+    if connection.dialect.name != "sqlite":
+        ids = reserve_incident_ids(connection, len(at))
+        return list(zip(ids, allocate_references(connection, at=at), strict=True))
+    periods = [reference_period(moment) for moment in at]
+    months = list(dict.fromkeys(periods))
+    parameters: list[object] = [len(at)]
+    for period in months:
+        parameters += [f"ref:{period}", periods.count(period)]
+    cursor = connection.connection.cursor()
+    try:
+        values = dict(cursor.execute(_sqlite_bump_counters(len(months)), parameters).fetchall())
+    finally:
+        cursor.close()
+    highest_id = values["incident_id"]
+    new_ids = range(highest_id - len(at) + 1, highest_id + 1)
+    last = {period: values[f"ref:{period}"] for period in months}
+    return list(zip(new_ids, _references(periods, last), strict=True))
+
+
+def _references(periods: list[str], last: dict[str, int]) -> list[str]:
+    """The references of new incidents in these months, in order, each month's counter
+    having just reached `last[month]`."""
+    next_number = {period: last[period] - periods.count(period) + 1 for period in last}
     references = []
     for period in periods:
         references.append(f"111-{period}-{next_number[period]:04d}")
         next_number[period] += 1
     return references
+
+
+@functools.cache
+def _sqlite_bump_counters(months: int) -> str:
+    """SQLite: the incident-id counter moves up by the first parameter (never below the
+    highest id written, as in `_bump_incident_ids`), and each month's reference counter
+    (name, count) by its count; returns each counter's new value."""
+    highest = "(SELECT coalesce(max(id), 0) FROM incidents)"
+    return (
+        "INSERT INTO counters (name, value)"
+        f" VALUES ('incident_id', {highest} + ?)"
+        + ", (?, ?)"
+        * months
+        + " ON CONFLICT (name) DO UPDATE SET value = CASE counters.name"
+        # excluded.value is there the highest id plus the count
+        f" WHEN 'incident_id' THEN max(excluded.value, counters.value + excluded.value - {highest})"
+        " ELSE counters.value + excluded.value END"
+        " RETURNING name, value"
+    )
 
 
 COUNTERS = cast(Table, Counter.__table__)

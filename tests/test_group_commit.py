@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -131,6 +132,44 @@ def test_ids_given_to_tips_and_ids_of_other_incidents_never_meet(db: Database) -
     with db.reader() as session:
         ids = sorted(session.scalars(select(Incident.id)))
     assert ids == sorted([tip.incident_id, chat_1.incident_id])
+
+
+def test_sqlite_ids_stay_above_written_incidents_and_follow_a_counter_ahead(
+    db: Database,
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL takes incident ids from the table's sequence")
+    # A database whose incidents were written before the id counter existed must still
+    # not hand out an id that is taken.
+    (chat_1,) = batch(db, Submission((chat("t1", "chat-1"),), None))[0]  # type: ignore[misc]
+    with db.writer() as session:
+        session.execute(text("DELETE FROM counters WHERE name = 'incident_id'"))
+    (first,) = batch(db, Submission((partner_tip("p1"),), None))[0]  # type: ignore[misc]
+    assert first.incident_id == (chat_1.incident_id or 0) + 1
+    # A counter ahead of the written incidents (ids reserved by tips not yet written)
+    # is followed.
+    with db.writer() as session:
+        session.execute(text("UPDATE counters SET value = 500 WHERE name = 'incident_id'"))
+    second, third = batch(
+        db, Submission((partner_tip("p2"),), None), Submission((partner_tip("p3"),), None)
+    )
+    assert [second[0].incident_id, third[0].incident_id] == [501, 502]  # type: ignore[index]
+
+
+def test_the_batch_stores_times_as_the_orm_does(db: Database) -> None:
+    # A new tip goes to SQLite's driver without SQLAlchemy's per-row work; its times
+    # (and its job's) must still be stored in the one form the rest of the code compares.
+    batch(db, Submission((partner_tip("fast"),), None))
+    batch(db, Submission((chat("t1", "chat-1"),), None))  # stored through the ORM
+    with db.reader() as session:
+        stored = (
+            session.execute(text("SELECT CAST(received_at AS TEXT) FROM inbox")).scalars().all()
+        )
+        run_at = session.execute(text("SELECT CAST(run_at AS TEXT) FROM jobs")).scalars().all()
+    assert len(stored) == 2 and run_at
+    # (PostgreSQL's text of a time drops the trailing zeros of its microseconds)
+    shapes = {re.sub(r"\d", "9", re.sub(r"\.\d+", ".", value)) for value in [*stored, *run_at]}
+    assert len(shapes) == 1, shapes
 
 
 def test_one_bad_request_does_not_keep_the_others_out(db: Database) -> None:
