@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -56,13 +57,15 @@ class BearerUser(HTTPBearer):
     """
 
     async def __call__(self, request: Request) -> User:  # type: ignore[override]
-        credentials = await super().__call__(request)
-        if credentials is None:
+        # The header read as HTTPBearer reads it (get_authorization_scheme_param), without
+        # the credentials model it builds for every request.
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if not token or scheme.lower() != "bearer":
             raise HTTPException(401, "bearer token required", {"WWW-Authenticate": "Bearer"})
         services = services_of(request)
-        user = services.token_cache.get(credentials.credentials)
+        user = services.token_cache.get(token)
         if user is None:
-            user = await run_in_threadpool(_user_for_token, services, credentials.credentials)
+            user = await run_in_threadpool(_user_for_token, services, token)
         if user is None:
             raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
         return user

@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_validation_message(exc), status_code=400)
 
-    app.include_router(tips.router)
+    tips.install(app)
     app.include_router(api.router)
     app.include_router(webhooks.router)
     app.include_router(webform.router)

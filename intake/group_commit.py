@@ -100,9 +100,9 @@ class IntakeWriter:
             loop.call_soon(self._hand_over, loop)
         batch.submissions.append(submission)
         batch.waiters.append(future)
-        # Shielded: a client that goes away must not cancel what the thread may be
-        # committing for it (its answer is then simply not read).
-        return await asyncio.shield(future)
+        # A client that goes away cancels only its wait: the request is the thread's
+        # already and is committed all the same (a cancelled future gets no answer).
+        return await future
 
     def store_now(self, submission: Submission) -> list[Accepted]:
         """Store a request from a worker thread, waiting for its commit."""

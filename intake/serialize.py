@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from channels.base import Attachment, Channel, InboundMessage, MessageKind
 
-FIELDS = fields(InboundMessage)
-
 
 def dump_message(message: InboundMessage) -> str:
     """The JSON form of an inbound message, as stored (encrypted) in the inbox."""
-    # Built field by field: dataclasses.asdict deep-copies and costs more than the rest of
-    # storing a tip.
-    data: dict[str, Any] = {field.name: getattr(message, field.name) for field in FIELDS}
+    # A shallow copy of its fields: dataclasses.asdict deep-copies and costs more than the
+    # rest of storing a tip.
+    data: dict[str, Any] = dict(vars(message))
     data["channel"] = str(message.channel)
     data["kind"] = str(message.kind)
     data["received_at"] = message.received_at.isoformat()

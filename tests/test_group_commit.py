@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import threading
@@ -249,6 +250,28 @@ def test_requests_that_come_while_the_writer_lingers_join_its_batch(db: Database
     assert all(f.result(timeout=10)[0].created for f in [first, *rest])
     assert (writer.batches, writer.requests) == (1, 10)
     writer.stop()
+
+
+def test_a_request_whose_client_went_away_is_stored_all_the_same(db: Database) -> None:
+    # The handler's wait is cancelled (the connection closed); the request was handed
+    # over, so it is committed, and the others of its batch get their answers.
+    writer = IntakeWriter(db=db, cipher=CIPHER, options=OPTIONS, linger_step=0.05, linger_cap=1)
+
+    async def scenario() -> Accepted:
+        gone = asyncio.ensure_future(writer.store(Submission((partner_tip("gone"),), None)))
+        stays = asyncio.ensure_future(writer.store(Submission((partner_tip("stays"),), None)))
+        await asyncio.sleep(0.01)  # both handed over, the thread lingering for more
+        gone.cancel()
+        (answer,) = await stays
+        assert gone.cancelled()
+        return answer
+
+    stays = asyncio.run(scenario())
+    writer.stop()
+    assert stays.created and writer.requests == 2
+    with db.reader() as session:
+        stored = session.scalars(select(InboxItem.provider_message_id)).all()
+    assert sorted(stored) == ["7:gone", "7:stays"]
 
 
 def test_a_stopped_writer_finishes_what_was_queued(db: Database) -> None:
