@@ -328,7 +328,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="closed-loop rounds, bare then hotline111 in each; the round of the median "
         "ratio is reported (the host's speed drifts between minutes)",
     )
