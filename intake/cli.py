@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from intake.migrate import upgrade
+from intake.private_logs import PrivateFormatter
 from intake.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,10 +26,9 @@ GC_YOUNG_THRESHOLD = 10_000  # the interpreter default is 700: see _settle_memor
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the start-up summary comes first
 
 
@@ -72,7 +72,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # even while the pipeline is busy.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     _settle_memory()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn's own records (an error in a request among them) go to the
+    # handler above, whose formatter withholds personal data, not to uvicorn's.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
     return 0
 
 

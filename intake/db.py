@@ -68,6 +68,7 @@ def _sqlite_engine(url: str, *, synchronous: str, begin: str, pool_size: int) ->
     """A SQLite engine in WAL mode whose transactions start with the given BEGIN."""
     engine = create_engine(
         url,
+        hide_parameters=True,  # no values in errors or logs: intake.private_logs
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=60,
@@ -196,14 +197,18 @@ class Database:
             self.autocommit_engine: Engine | None = None
         else:
             self.write_engine = create_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True
+                url, hide_parameters=True, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
             # For work that is one statement, committed by itself: no BEGIN, no COMMIT and
             # no ping before it (three round trips). A connection the server dropped then
             # fails that statement, and the caller's fallback, through `writer`, pings.
             self.autocommit_engine = create_engine(
-                url, pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT"
+                url,
+                hide_parameters=True,
+                pool_size=2,
+                max_overflow=2,
+                isolation_level="AUTOCOMMIT",
             )
         self._kept = threading.local()  # each thread's `single_statements` connection
         self._kept_lock = threading.Lock()

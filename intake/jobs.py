@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from intake.db import built_once
 from intake.models import Job, utcnow
+from intake.private_logs import without_values
 
 LEASE = timedelta(seconds=60)
 JOBS = cast(Table, Job.__table__)
@@ -232,7 +233,7 @@ def fail(*, session: Session, job_id: int, error: str, retry_after: float | None
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         return
-    job.last_error = error[:2000]
+    job.last_error = without_values(error)[:2000]
     job.locked_until = None
     job.rerun = False
     if job.attempts >= MAX_ATTEMPTS:
