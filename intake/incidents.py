@@ -153,12 +153,11 @@ def _sqlite_bump_counters(months: int) -> str:
     highest id written, as in `_bump_incident_ids`), and each month's reference counter
     (name, count) by its count; returns each counter's new value."""
     highest = "(SELECT coalesce(max(id), 0) FROM incidents)"
+    reference_counters = ", (?, ?)" * months
     return (
         "INSERT INTO counters (name, value)"
-        f" VALUES ('incident_id', {highest} + ?)"
-        + ", (?, ?)"
-        * months
-        + " ON CONFLICT (name) DO UPDATE SET value = CASE counters.name"
+        f" VALUES ('incident_id', {highest} + ?){reference_counters}"
+        " ON CONFLICT (name) DO UPDATE SET value = CASE counters.name"
         # excluded.value is there the highest id plus the count
         f" WHEN 'incident_id' THEN max(excluded.value, counters.value + excluded.value - {highest})"
         " ELSE counters.value + excluded.value END"
