@@ -23,6 +23,7 @@ from intake.db import built_once
 from intake.incidents import add_event
 from intake.jobs import ClaimedJob
 from intake.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
+from intake.private_logs import without_values
 from intake.services import Services
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,9 @@ def _record_failure(
         _fail_over(session=session, services=services, alert_id=alert_id, error=str(outcome))
         job.finish(session)
         return
-    error = str(outcome) if isinstance(outcome, SendError) else type(outcome).__name__
+    error = (
+        without_values(str(outcome)) if isinstance(outcome, SendError) else type(outcome).__name__
+    )
     session.execute(
         update(Alert)
         .where(Alert.id == alert_id)
@@ -198,7 +201,7 @@ def _fail_over(*, session, services: Services, alert_id: int, error: str) -> Non
     if alert is None:
         return
     alert.state = "dead"
-    alert.last_error = error[:500]
+    alert.last_error = without_values(error)[:500]
     unit = session.get(Unit, alert.unit_id)
     tried = set(
         session.scalars(

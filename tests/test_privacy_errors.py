@@ -1,4 +1,4 @@
-"""Personal data stays out of database errors as they are logged and kept on failed jobs."""
+"""Personal data stays out of errors as they are logged and kept on failed jobs and alerts."""
 
 from __future__ import annotations
 
@@ -82,3 +82,19 @@ def test_only_the_quoting_lines_are_withheld() -> None:
     assert without_values("UNIQUE constraint failed: counters.name") == (
         "UNIQUE constraint failed: counters.name"
     )
+
+
+def test_numbers_a_provider_quotes_are_masked() -> None:
+    # Twilio's words for a number it cannot reach; a Telegram chat id.
+    quoted = "The 'To' number +84912345678 is not a valid phone number; chat 5123456789 gone"
+    assert without_values(quoted) == (
+        "The 'To' number (number withheld) is not a valid phone number; chat (number withheld) gone"
+    )
+    # what logs are made of stays readable
+    kept = "2026-12-02 13:48:57,951 job 1234 reply:111-2612-0001 failed, SID SM0123456789abcdef"
+    assert without_values(kept) == kept
+
+
+def test_the_log_masks_a_number_in_a_message_or_a_traceback() -> None:
+    output = logged(ValueError("send to 0912345678 failed"))
+    assert "0912345678" not in output and "(number withheld)" in output
