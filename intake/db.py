@@ -22,7 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,17 @@ def built_once(bind: Session | Connection, name: str, build: Callable[[Any], Any
     if key not in _BUILT:
         _BUILT[key] = build(pg_insert if dialect == "postgresql" else sqlite_insert)
     return _BUILT[key]
+
+
+def driver_rows(connection: Connection, statement: str, parameters: Sequence[Any]) -> list[Any]:
+    """Run a statement (in the driver's own parameter style) on the connection's driver
+    cursor and return its rows: for the hot paths, where SQLAlchemy's work for each
+    statement cost more than the database's."""
+    cursor = connection.connection.cursor()
+    try:
+        return list(cursor.execute(statement, parameters).fetchall())
+    finally:
+        cursor.close()
 
 
 def prepare_sqlite_path(url: str) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from channels.base import InboundMessage
 from intake.crypto import Cipher
-from intake.db import Database, built_once
+from intake.db import Database, built_once, driver_rows
 from intake.inbox import (
     INBOX,
     JOBS,
@@ -184,16 +184,8 @@ def _already_stored(connection: Connection, keys: list[Key]) -> set[Key]:
     seen: set[Key] = set()
     for channel, provider_ids in by_channel.items():
         if connection.dialect.name == "sqlite":
-            cursor = connection.connection.cursor()
-            try:
-                found = [
-                    row[0]
-                    for row in cursor.execute(
-                        _sqlite_already_stored(len(provider_ids)), [channel, *provider_ids]
-                    )
-                ]
-            finally:
-                cursor.close()
+            statement = _sqlite_already_stored(len(provider_ids))
+            found = [row[0] for row in driver_rows(connection, statement, [channel, *provider_ids])]
         else:
             found = list(
                 connection.execute(
@@ -419,14 +411,10 @@ def _insert_new_tips_sqlite(connection: Connection, tips: _NewTips) -> list[Stor
             reference,
         )
     ]
-    cursor = connection.connection.cursor()
-    try:
-        inserted = cursor.execute(_sqlite_insert_inbox(len(fresh)), rows).fetchall()
-        if inserted:
-            jobs = [value for row in inserted for value in (str(row[0]), now, now)]
-            cursor.execute(_sqlite_insert_jobs(len(inserted)), jobs)
-    finally:
-        cursor.close()
+    inserted = driver_rows(connection, _sqlite_insert_inbox(len(fresh)), rows)
+    if inserted:
+        jobs = [value for row in inserted for value in (str(row[0]), now, now)]
+        driver_rows(connection, _sqlite_insert_jobs(len(inserted)), jobs)
     reserved = {keys[n]: number for n, number in zip(fresh, numbers, strict=True)}
     return [
         (inbox_id, channel, provider_id, *reserved[(channel, provider_id)])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from channels.base import Channel, InboundMessage, MessageKind
 from intake import jobs
 from intake.crypto import Cipher
-from intake.db import built_once
+from intake.db import built_once, driver_rows
 from intake.models import (
     OPEN_STATUSES,
     Counter,
@@ -125,11 +125,7 @@ def number_incidents(connection: Connection, *, at: list[datetime]) -> list[tupl
     parameters: list[object] = [len(at)]
     for period in months:
         parameters += [f"ref:{period}", periods.count(period)]
-    cursor = connection.connection.cursor()
-    try:
-        values = dict(cursor.execute(_sqlite_bump_counters(len(months)), parameters).fetchall())
-    finally:
-        cursor.close()
+    values = dict(driver_rows(connection, _sqlite_bump_counters(len(months)), parameters))
     highest_id = values["incident_id"]
     new_ids = range(highest_id - len(at) + 1, highest_id + 1)
     last = {period: values[f"ref:{period}"] for period in months}
