@@ -20,7 +20,8 @@ from intake.migrate import upgrade
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
-TEMPLATE = "hotline111_test_template"
+# One template per test run, so that runs from several checkouts can share a server.
+TEMPLATE = f"hotline111_test_template_{os.getpid()}"
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]
