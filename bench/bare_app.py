@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from intake.schemas import TipAccepted, TipCreate
+from intake.web.schemas import TipAccepted, TipCreate
 
 app = FastAPI()
 _count = 0

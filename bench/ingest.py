@@ -41,10 +41,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import machine  # noqa: E402
-from intake.auth import create_token, create_user  # noqa: E402
-from intake.db import Database  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
-from intake.models import InboxItem, Role  # noqa: E402
+from intake.store.auth import create_token, create_user  # noqa: E402
+from intake.store.db import Database  # noqa: E402
+from intake.store.migrate import upgrade  # noqa: E402
+from intake.store.models import InboxItem, Role  # noqa: E402
 from tests.live import free_port, start_service  # noqa: E402
 
 WARM_UP = 300  # tips sent one by one to each server before it is measured

@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import machine, percentile  # noqa: E402
 from bench.ingest import prepare_database  # noqa: E402
-from intake.auth import create_token, create_user  # noqa: E402
-from intake.db import Database  # noqa: E402
-from intake.models import Role  # noqa: E402
+from intake.store.auth import create_token, create_user  # noqa: E402
+from intake.store.db import Database  # noqa: E402
+from intake.store.models import Role  # noqa: E402
 from tests.fakes.server import Recorder  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
 from tests.live import free_port, import_demo_directory, start_service, stop  # noqa: E402

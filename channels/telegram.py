@@ -39,7 +39,7 @@ from channels.telegram_request import AiohttpRequest
 TELEGRAM_API = "https://api.telegram.org"
 ACK_PREFIX = "ack:"
 ACK_BUTTON = "Đã nhận / Acknowledge"
-SEND_CONCURRENCY = 8  # connections to the Bot API (intake.delivery sends 8 at a time)
+SEND_CONCURRENCY = 8  # connections to the Bot API (intake.pipeline.deliver sends 8 at a time)
 
 
 def _method(name: str, **fields: Any) -> WebhookReply:
@@ -58,7 +58,7 @@ class TelegramAdapter(ChannelAdapter):
         if not secret_token:
             raise ValueError("a Telegram webhook secret token is required")
         self.secret_token = secret_token
-        # Alerts are sent together (intake.delivery): PTB's default pool of one connection
+        # Alerts are sent together (intake.pipeline.deliver): PTB's default pool of one connection
         # would queue them and time out waiting for it.
         self.bot = Bot(
             token,

@@ -10,10 +10,10 @@ from channels.twilio_sms import TwilioSmsAdapter
 from channels.twilio_voice import TwilioVoiceAdapter
 from channels.zalo import ZaloAdapter
 from channels.zalo_client import TokenPair, ZaloClient
-from intake.crypto import Cipher
-from intake.db import Database
-from intake.models import ProviderToken, utcnow
 from intake.settings import Settings
+from intake.store.crypto import Cipher
+from intake.store.db import Database
+from intake.store.models import ProviderToken, utcnow
 
 log = logging.getLogger(__name__)
 ZALO_TOKENS = "zalo"

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from intake.migrate import upgrade
-from intake.private_logs import PrivateFormatter
 from intake.settings import Settings
+from intake.store.migrate import upgrade
+from intake.store.private_logs import PrivateFormatter
 
 if TYPE_CHECKING:
-    from intake.services import Services
+    from intake.pipeline.context import Services
 
 log = logging.getLogger("hotline111")
 SWITCH_INTERVAL_SECONDS = 0.001  # the interpreter default is 0.005
@@ -59,8 +59,8 @@ def _print_json(data: object) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from intake.app import create_app
     from intake.startup import announce
+    from intake.web.app import create_app
 
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -106,7 +106,12 @@ def _demo_directory(services: Services) -> None:
     """In demo mode, an empty directory gets the demo units, so routing works end to end."""
     if not services.settings.demo_mode:
         return
-    from intake.directory import DEMO_DIRECTORY, directory_is_empty, read_directory, save_units
+    from intake.store.directory import (
+        DEMO_DIRECTORY,
+        directory_is_empty,
+        read_directory,
+        save_units,
+    )
 
     with services.db.writer() as session:
         if directory_is_empty(session):
@@ -126,7 +131,7 @@ def _services(settings: Settings) -> Services:
 
 
 def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
-    from intake.worker import Worker
+    from intake.pipeline.worker import Worker
 
     services = _services(settings)
     worker = Worker(services, poll_seconds=settings.worker_poll_seconds)
@@ -152,17 +157,17 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
     """The database, brought up to date first, and the cipher."""
-    from intake.crypto import Cipher
-    from intake.db import Database
     from intake.services import secret_for
+    from intake.store.crypto import Cipher
+    from intake.store.db import Database
 
     upgrade(settings.database_url)
     return Database(settings.database_url), Cipher(secret_for(settings))
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from intake.auth import UserError, create_user
-    from intake.models import Role
+    from intake.store.auth import UserError, create_user
+    from intake.store.models import Role
 
     if not args.password_stdin:
         print("give the password on standard input with --password-stdin", file=sys.stderr)
@@ -186,7 +191,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    from intake.auth import UserError, create_token
+    from intake.store.auth import UserError, create_token
 
     db, _ = _database(settings)
     try:
@@ -222,7 +227,7 @@ def cmd_triage_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from intake.feedback import export_feedback
+    from intake.pipeline.feedback import export_feedback
     from routing.policy import load_recipients
 
     recipients = load_recipients(settings.config_dir / "routing" / "recipients.yaml")
@@ -258,7 +263,7 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
-    from intake.directory import read_directory, save_units
+    from intake.store.directory import read_directory, save_units
     from routing.directory import render_import_report
     from routing.geography import load_geography
 
@@ -271,8 +276,8 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_route_explain(args: argparse.Namespace, settings: Settings) -> int:
-    from intake.models import Incident
-    from intake.routing_stage import plan_for
+    from intake.pipeline.route import plan_for
+    from intake.store.models import Incident
     from routing.plan import explain
 
     services = _services(settings)

@@ -19,8 +19,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.incidents import VN_TZ
-from intake.models import Incident, Status
+from intake.store.models import Incident, Status
+from intake.store.times import VN_TZ
 
 AGE_GROUPS = ["under_6", "6-11", "12-15", "16-17", "adult", "unknown"]
 COUNTED = [s for s in Status if s not in (Status.SPAM, Status.DUPLICATE)]

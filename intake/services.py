@@ -3,85 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from channels.base import Channel, ChannelAdapter
 from intake.channel_setup import build_adapters
-from intake.crypto import Cipher, demo_secret, hash_token
-from intake.db import Database
-from intake.group_commit import IntakeWriter
-from intake.incidents import IngestOptions
-from intake.models import User
-from intake.pipeline import PipelineContext
+from intake.pipeline.assess import PipelineContext
+from intake.pipeline.context import Services
+from intake.pipeline.incidents import IngestOptions
 from intake.settings import Settings
+from intake.store.crypto import Cipher, demo_secret
+from intake.store.db import Database
 from routing.geography import Geography, Resolver, load_geography
-from routing.plan import RoutingPolicy, load_policy
+from routing.plan import load_policy
 from triage import RuleSet, load_rules
 
-if TYPE_CHECKING:
-    from intake.routing_stage import DirectoryCache
-
 log = logging.getLogger(__name__)
-
-
-class TokenCache:
-    """Recently checked bearer tokens (a revoked token stops working within `ttl` seconds)."""
-
-    def __init__(self, ttl: float = 30.0, size: int = 1024) -> None:
-        self.ttl, self.size = ttl, size
-        self._entries: dict[str, tuple[float, User]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> User | None:
-        with self._lock:
-            entry = self._entries.get(hash_token(token))
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, token: str, user: User) -> None:
-        with self._lock:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            self._entries[hash_token(token)] = (time.monotonic() + self.ttl, user)
-
-
-@dataclass
-class Services:
-    """The database, keys, rules, geography and channel adapters of one process."""
-
-    settings: Settings
-    db: Database
-    cipher: Cipher
-    geography: Geography
-    pipeline: PipelineContext
-    ingest: IngestOptions
-    routing: RoutingPolicy
-    adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
-    wakeup: threading.Event = field(default_factory=threading.Event)
-    token_cache: TokenCache = field(default_factory=TokenCache)
-    directory_cache: DirectoryCache = field(default_factory=lambda: _directory_cache())
-    intake: IntakeWriter = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.intake = IntakeWriter(
-            db=self.db, cipher=self.cipher, options=self.ingest, on_commit=self.wakeup.set
-        )
-
-    def close(self) -> None:
-        """Store what is queued, then release the database connections."""
-        self.intake.stop()
-        self.db.dispose()
-
-
-def _directory_cache() -> DirectoryCache:
-    from intake.routing_stage import DirectoryCache
-
-    return DirectoryCache()
 
 
 def secret_for(settings: Settings) -> str:

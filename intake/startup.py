@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.engine import make_url
 
 from channels.base import Channel
-from intake.services import Services
+from intake.pipeline.context import Services
 
 log = logging.getLogger("hotline111")
 

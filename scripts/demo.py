@@ -28,10 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from channels.zalo import zalo_signature  # noqa: E402
-from intake.auth import create_token, create_user  # noqa: E402
-from intake.db import Database  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
-from intake.models import Role  # noqa: E402
+from intake.store.auth import create_token, create_user  # noqa: E402
+from intake.store.db import Database  # noqa: E402
+from intake.store.migrate import upgrade  # noqa: E402
+from intake.store.models import Role  # noqa: E402
 from tests.fakes.server import Recorder, serve  # noqa: E402
 from tests.fakes.telegram import telegram_app  # noqa: E402
 from tests.fakes.twilio import twilio_app  # noqa: E402

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from intake.auth import create_token, create_user
-from intake.db import Database
-from intake.migrate import upgrade
-from intake.models import Role
+from intake.store.auth import create_token, create_user
+from intake.store.db import Database
+from intake.store.migrate import upgrade
+from intake.store.models import Role
 from tests.live import free_port, import_demo_directory, start_service, stop
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from intake.migrate import upgrade
+from intake.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -110,7 +110,7 @@ def client(services):  # type: ignore[no-untyped-def]
     """An HTTP client for the app (in process); workers are drained by the test."""
     from fastapi.testclient import TestClient
 
-    from intake.app import create_app
+    from intake.web.app import create_app
 
     with TestClient(create_app(services.settings, services)) as test_client:
         yield test_client
@@ -119,8 +119,8 @@ def client(services):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def make_user(services):  # type: ignore[no-untyped-def]
     """Create a user and return a bearer token for them."""
-    from intake.auth import create_token, create_user
-    from intake.models import Role
+    from intake.store.auth import create_token, create_user
+    from intake.store.models import Role
 
     def make(username: str, role: str, unit_id: str | None = None) -> dict[str, str]:
         with services.db.writer() as session:
@@ -140,7 +140,7 @@ def make_user(services):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def drain(services):  # type: ignore[no-untyped-def]
     """Run the background jobs that are due, as the workers would."""
-    from intake.worker import Worker
+    from intake.pipeline.worker import Worker
 
     worker = Worker(services)
     return worker.drain

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from intake.models import Assignment, AuditEntry, Incident, Message, Unit
+from intake.store.models import Assignment, AuditEntry, Incident, Message, Unit
 
 TIP = {
     "text": "em o thon 3 xa thieu trung thanh hoa, bo em dang danh em, cuu em",

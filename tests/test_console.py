@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from intake.app import create_app
-from intake.auth import create_user
-from intake.directory import DEMO_DIRECTORY, read_directory, save_units
-from intake.models import Assignment, AuditEntry, Event, Incident, Job, Role, User
+from intake.store.auth import create_user
+from intake.store.directory import DEMO_DIRECTORY, read_directory, save_units
+from intake.store.models import Assignment, AuditEntry, Event, Incident, Job, Role, User
+from intake.web.app import create_app
 
 PASSWORD = "correct horse battery"
 TIP = {

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from intake.auth import create_token, create_user
-from intake.db import Database
-from intake.models import Role
+from intake.store.auth import create_token, create_user
+from intake.store.db import Database
+from intake.store.models import Role
 from tests.live import free_port, start_service
 from tests.live import stop as stop_service
 

@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.fernet import Fernet
 
-from intake.crypto import AEAD_PREFIX, Cipher, _derive
+from intake.store.crypto import AEAD_PREFIX, Cipher, _derive
 
 SECRET = "test-secret-key-for-hotline111"
 CIPHER = Cipher(SECRET)

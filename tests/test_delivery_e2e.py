@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
 
-from intake.app import create_app
-from intake.directory import DEMO_DIRECTORY, read_directory, save_units
-from intake.models import Alert, Assignment, Incident, Job, utcnow
+from intake.pipeline.worker import Worker
 from intake.services import build_services
-from intake.worker import Worker
+from intake.store.directory import DEMO_DIRECTORY, read_directory, save_units
+from intake.store.models import Alert, Assignment, Incident, Job, utcnow
+from intake.web.app import create_app
 from tests.fakes.server import Recorder, serve
 from tests.fakes.telegram import telegram_app
 

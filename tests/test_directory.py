@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.directory import DEMO_DIRECTORY, read_directory
+from intake.store.directory import DEMO_DIRECTORY, read_directory
 from routing.directory import COLUMNS, normalize_phone, parse_directory
 
 HEADER = ",".join(COLUMNS)

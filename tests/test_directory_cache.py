@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intake.models import Unit
-from intake.routing_stage import DirectoryCache
+from intake.pipeline.directory_cache import DirectoryCache
+from intake.store.models import Unit
 
 WARD, PROVINCE = 16279, 38
 

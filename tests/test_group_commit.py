@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake.crypto import Cipher
-from intake.db import Database
-from intake.group_commit import IntakeWriter
-from intake.inbox import Accepted, Submission
-from intake.inbox_bulk import accept_batch
-from intake.incidents import IngestOptions, ingest_item
-from intake.models import Counter, Event, InboxItem, Incident, Job, Message, Tipster
+from intake.pipeline.inbox import Accepted, Submission
+from intake.pipeline.inbox_bulk import accept_batch
+from intake.pipeline.incidents import IngestOptions, ingest_item
+from intake.pipeline.writer import IntakeWriter
+from intake.store.crypto import Cipher
+from intake.store.db import Database
+from intake.store.models import Counter, Event, InboxItem, Incident, Job, Message, Tipster
 
 CIPHER = Cipher("test-secret-key-for-hotline111")
 OPTIONS = IngestOptions(conversation_window=timedelta(hours=24))
@@ -285,7 +285,7 @@ def test_a_stopped_writer_finishes_what_was_queued(db: Database) -> None:
 
 
 def test_only_background_work_skips_waiting_for_the_disk(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from intake.migrate import upgrade
+    from intake.store.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'sync.db'}"
     upgrade(url)
@@ -305,7 +305,7 @@ def test_a_waiting_tip_goes_before_other_processes_background_work(tmp_path) -> 
     # Three Database objects on one file stand for three processes (each has its own
     # file locks): the worker holds the writer; a tip waits; then more background work
     # queues. When the worker lets go, the tip is written first.
-    from intake.migrate import upgrade
+    from intake.store.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'order.db'}"
     upgrade(url)

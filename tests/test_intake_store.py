@@ -10,19 +10,28 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake import jobs
-from intake.auth import UserError, create_token, create_user, user_for_token
-from intake.crypto import Cipher
-from intake.db import Database
-from intake.inbox import accept, store_malformed
-from intake.incidents import (
+from intake.pipeline.inbox import accept, store_malformed
+from intake.pipeline.incidents import (
     IngestOptions,
     StaleVersionError,
     TransitionError,
-    allocate_reference,
     change_status,
 )
-from intake.models import AuditEntry, InboxItem, Incident, Job, Message, Role, Status, Tipster
+from intake.store import jobs
+from intake.store.auth import UserError, create_token, create_user, user_for_token
+from intake.store.crypto import Cipher
+from intake.store.db import Database
+from intake.store.models import (
+    AuditEntry,
+    InboxItem,
+    Incident,
+    Job,
+    Message,
+    Role,
+    Status,
+    Tipster,
+)
+from intake.store.numbering import allocate_reference
 
 CIPHER = Cipher("test-secret-key-for-hotline111")
 OPTIONS = IngestOptions(conversation_window=timedelta(hours=24))
@@ -269,7 +278,7 @@ def test_users_tokens_and_audit_is_append_only(db: Database) -> None:
 
 
 def test_upgrade_creates_the_folder_of_a_new_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from intake.migrate import upgrade
+    from intake.store.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'fresh' / 'var' / 'hotline111.db'}"
     upgrade(url)  # a fresh clone has no var/ yet

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from intake.cli import main as cli
-from intake.directory import DEMO_DIRECTORY, read_directory, save_units
-from intake.feedback import export_feedback
+from intake.pipeline.feedback import export_feedback
+from intake.store.directory import DEMO_DIRECTORY, read_directory, save_units
 
 TIP = {
     "text": "chau 9 tuoi nghi hoc di ban ve so. xa Thieu Trung, Thanh Hoa",

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 
 from channels.base import Channel, InboundMessage, MessageKind
-from intake.inbox import Submission
-from intake.inbox_bulk import accept_batch
-from intake.models import Incident, Job
-from intake.worker import Worker
+from intake.pipeline.inbox import Submission
+from intake.pipeline.inbox_bulk import accept_batch
+from intake.pipeline.worker import Worker
+from intake.store.models import Incident, Job
 
 
 def _tip(n: int) -> Submission:

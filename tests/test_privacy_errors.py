@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from intake import jobs
-from intake.db import Database
-from intake.models import Job, utcnow
-from intake.private_logs import PrivateFormatter, without_values
+from intake.store import jobs
+from intake.store.db import Database
+from intake.store.models import Job, utcnow
+from intake.store.private_logs import PrivateFormatter, without_values
 
 # What a row might hold in the clear: a phone number and a name.
 PERSONAL = "0912345678 Nguyen Thi Hoa"

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 from openpyxl import load_workbook
 
 from intake.cli import main as cli
-from intake.models import Incident
 from intake.reports import age_group, build_report, write_report
+from intake.store.models import Incident
 
 DAY = datetime(2026, 3, 10, 5, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from intake.directory import DEMO_DIRECTORY, read_directory
+from intake.store.directory import DEMO_DIRECTORY, read_directory
 from routing.plan import (
     Directory,
     RoutePlan,

@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from intake.app import create_app
+from intake.web.app import create_app
 
 
 def test_no_server_errors_for_generated_requests(services, make_user) -> None:  # type: ignore[no-untyped-def]

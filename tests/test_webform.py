@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from intake import webform
-from intake.app import create_app
-from intake.models import Incident, Tipster
+from intake.store.models import Incident, Tipster
+from intake.web import webform
+from intake.web.app import create_app
 
 
 @pytest.fixture

@@ -1,0 +1,79 @@
+"""An acknowledgement deadline passed: remind the silent unit and alert the next one up."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from channels.base import Channel
+from intake.pipeline.alerts import alert_text
+from intake.pipeline.context import Services
+from intake.pipeline.deliver import queue_alert
+from intake.pipeline.directory_cache import unit_record
+from intake.pipeline.incidents import add_event
+from intake.pipeline.route import ROUTABLE, assign
+from intake.store.jobs import ClaimedJob
+from intake.store.models import Assignment, Incident
+from routing.plan import UnitRecord, escalation_target
+
+
+def escalate(services: Services, job: ClaimedJob) -> None:
+    """An acknowledgement deadline passed: alert the next unit up, and set its own timer."""
+    with services.db.writer(durable=False) as session:
+        assignment = session.get(Assignment, int(job.key), with_for_update=True)
+        if assignment is None or assignment.acknowledged_at is not None:
+            return
+        incident = session.get(Incident, assignment.incident_id)
+        if incident is None or incident.status not in ROUTABLE:
+            return
+        step = assignment.escalation_step + 1
+        if step > services.routing.escalation_steps:
+            return
+        current = unit_record(assignment.unit)
+        assignment.escalation_step = step
+        directory = services.directory_cache.get(
+            session, ward_code=current.ward_code, province_code=current.province_code
+        )
+        _resend_next_channel(session, services, incident, current, step)
+        target = escalation_target(current, 1, directory, services.routing)
+        add_event(
+            session=session,
+            incident=incident,
+            actor="system",
+            action="escalated",
+            detail={
+                "from_unit": current.id,
+                "step": step,
+                "to_unit": target.id if target else None,
+            },
+        )
+        if target is None:
+            return
+        assign(
+            session=session,
+            services=services,
+            incident=incident,
+            unit=target,
+            reason=f"escalation step {step}: {current.id} did not acknowledge",
+            step=step,
+        )
+
+
+def _resend_next_channel(
+    session: Session, services: Services, incident: Incident, unit: UnitRecord, step: int
+) -> None:
+    """Alert the silent unit again, on its next contact channel when it has one."""
+    contacts = unit.contacts(services.routing.channel_order)
+    if not contacts:
+        return
+    channel, recipient = contacts[step % len(contacts)]
+    queue_alert(
+        session=session,
+        incident_reference=incident.reference,
+        incident_id=incident.id,
+        unit_id=unit.id,
+        channel=Channel(channel),
+        recipient=recipient,
+        text="[NHẮC LẠI / REMINDER] "
+        + alert_text(incident=incident, services=services, session=session),
+        step=step,
+    )

@@ -1,0 +1,369 @@
+"""After triage: route the incident to its units, queue the alerts, set escalation timers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session, lazyload
+
+from channels.base import Channel
+from intake.pipeline.acknowledge import escalation_key
+from intake.pipeline.alerts import alert_text
+from intake.pipeline.assess import Analysis, analyse, apply
+from intake.pipeline.context import Services
+from intake.pipeline.deliver import NewAlert, queue_alerts, queue_reply
+from intake.pipeline.incidents import add_event
+from intake.store import jobs
+from intake.store.jobs import ClaimedJob
+from intake.store.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
+from routing.plan import (
+    COMMUNE_KINDS,
+    PROVINCE_KINDS,
+    Directory,
+    RoutePlan,
+    UnitKind,
+    UnitRecord,
+    plan_routes,
+)
+
+log = logging.getLogger(__name__)
+ROUTABLE = {Status.TRIAGED, Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS}
+# How long one write transaction of the pipeline may go on taking incidents: several share
+# a commit (and on SQLite the writer's turn), yet a tip waiting to be stored waits behind
+# a few milliseconds of the pipeline's writes at most (bench/ingest.py, bench/pipeline.py).
+WRITE_TURN_SECONDS = 0.005
+ASSIGNMENTS = cast(Table, Assignment.__table__)
+EVENTS = cast(Table, Event.__table__)
+CHAT_CHANNELS = {Channel.TELEGRAM, Channel.ZALO, Channel.SMS}
+ASK_LOCATION = (
+    "Tổng đài 111 đã nhận tin của bạn (mã {reference}). Bạn cho biết việc này xảy ra ở "
+    "đâu: thôn/xóm, xã/phường, tỉnh/thành phố? / Where is this happening (commune, province)?"
+)
+
+
+def plan_for(
+    session: Session, services: Services, incident: Incident, directory: Directory | None = None
+) -> RoutePlan:
+    """The route plan of an incident as it stands."""
+    return plan_routes(
+        level=incident.level,
+        categories=list(incident.categories),
+        ward_code=incident.ward_code,
+        province_code=incident.province_code,
+        directory=directory
+        or services.directory_cache.get(
+            session, ward_code=incident.ward_code, province_code=incident.province_code
+        ),
+        recipients=services.pipeline.rules.recipients,
+        policy=services.routing,
+    )
+
+
+def assign(
+    *,
+    session: Session,
+    services: Services,
+    incident: Incident,
+    unit: UnitRecord,
+    reason: str,
+    step: int = 0,
+) -> int | None:
+    """Route the incident to one unit: assignment, first alert, escalation timer (once).
+
+    Returns the new assignment's id, or None when the unit had the incident already."""
+    made = assign_many(
+        session=session, services=services, incident=incident, targets=[(unit, reason)], step=step
+    )
+    return made[0] if made else None
+
+
+def assign_many(
+    *,
+    session: Session,
+    services: Services,
+    incident: Incident,
+    targets: list[tuple[UnitRecord, str]],
+    step: int = 0,
+    handoff: list[ClaimedJob] | None = None,
+) -> list[int]:
+    """Route the incident to several units at once: for each unit it does not have yet, an
+    assignment, the first alert on the unit's first contact channel and the escalation
+    timer; a unit with no contact at all goes on the timeline as unreachable. Returns the
+    new assignments' ids.
+
+    A handful of plain statements for all of the units together: this runs for every
+    incident routed.
+    """
+    if not targets:
+        return []
+    already = set(
+        session.scalars(
+            select(Assignment.unit_id).where(
+                Assignment.incident_id == incident.id,
+                Assignment.unit_id.in_([unit.id for unit, _ in targets]),
+            )
+        )
+    )
+    targets = [(unit, reason) for unit, reason in targets if unit.id not in already]
+    if not targets:
+        return []
+    now = utcnow()
+    connection = session.connection()
+    assignment_ids = list(
+        connection.execute(
+            insert(ASSIGNMENTS).returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "incident_id": incident.id,
+                    "unit_id": unit.id,
+                    "reason": reason,
+                    "escalation_step": step,
+                    "created_at": now,
+                }
+                for unit, reason in targets
+            ],
+        ).scalars()
+    )
+    text = alert_text(incident=incident, services=services, session=session)
+    deadline = services.routing.ack_deadline(incident.level)
+    alerts: list[NewAlert] = []
+    timers: list[tuple[str, str, datetime]] = []
+    events: list[dict[str, object]] = []
+    for (unit, reason), assignment_id in zip(targets, assignment_ids, strict=True):
+        contacts = unit.contacts(services.routing.channel_order)
+        if contacts:
+            channel, recipient = contacts[0]
+            alerts.append(
+                NewAlert(
+                    incident.reference,
+                    incident.id,
+                    unit.id,
+                    Channel(channel),
+                    recipient,
+                    text,
+                    step,
+                )
+            )
+        else:
+            events.append({"unit_id": unit.id, "action": "unit_unreachable"})
+        events.append({"unit_id": unit.id, "reason": reason, "action": "routed"})
+        if deadline is not None:
+            timers.append(("escalate", escalation_key(assignment_id), now + deadline))
+    queue_alerts(session=session, alerts=alerts, also_schedule=timers, handoff=handoff)
+    connection.execute(
+        insert(EVENTS),
+        [
+            {
+                "incident_id": incident.id,
+                "at": now,
+                "actor": "system",
+                "action": event.pop("action"),
+                "detail": event,
+            }
+            for event in events
+        ],
+    )
+    return assignment_ids
+
+
+def _ask_for_location(session: Session, incident: Incident) -> None:
+    """Ask a chat tipster where it happens, once per incident."""
+    if incident.channel not in CHAT_CHANNELS:
+        return
+    asked = session.scalars(
+        select(Event.id).where(Event.incident_id == incident.id, Event.action == "asked_location")
+    ).first()
+    if asked is not None:
+        return
+    queue_reply(
+        session=session,
+        incident_id=incident.id,
+        text=ASK_LOCATION.format(reference=incident.reference),
+    )
+    add_event(
+        session=session, incident=incident, actor="system", action="asked_location", detail={}
+    )
+
+
+def route_incident(
+    *,
+    session: Session,
+    services: Services,
+    incident: Incident,
+    actor: str,
+    handoff: list[ClaimedJob] | None = None,
+) -> RoutePlan:
+    """Route an incident by the policy; routing again only adds units, never duplicates.
+    With `handoff`, the new alerts' deliver jobs are leased to the caller (see
+    `queue_alerts`)."""
+    with session.no_autoflush:  # the incident's changes go out with its new status, once
+        directory = services.directory_cache.get(
+            session, ward_code=incident.ward_code, province_code=incident.province_code
+        )
+    plan = plan_for(session, services, incident, directory)
+    if incident.status not in ROUTABLE:
+        return plan
+    if plan.needs_location:
+        _ask_for_location(session, incident)
+        return plan
+    if plan.targets and incident.status == Status.TRIAGED:
+        incident.status = Status.ROUTED
+    added = len(
+        assign_many(
+            session=session,
+            services=services,
+            incident=incident,
+            targets=[(directory.units[t.unit_id], t.reason) for t in plan.targets],
+            handoff=handoff,
+        )
+    )
+    if added:
+        log.info("incident %s routed to %d units by %s", incident.reference, added, actor)
+    return plan
+
+
+def withdraw_elsewhere(*, session: Session, incident: Incident, actor: str) -> list[str]:
+    """After the place changed: take the incident back from the units of another commune
+    (or province) that have not acknowledged it. Their pending alerts and escalation
+    timers are cancelled and they no longer see it; the timeline keeps who had it. A unit
+    that already acknowledged keeps it: someone may be on the way, the operator decides."""
+    rows = session.execute(
+        select(Assignment, Unit)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.incident_id == incident.id, Assignment.acknowledged_at.is_(None))
+    ).all()
+    withdrawn = []
+    for assignment, unit in rows:
+        kind = UnitKind(unit.kind)
+        elsewhere = (kind in COMMUNE_KINDS and unit.ward_code != incident.ward_code) or (
+            kind in PROVINCE_KINDS and unit.province_code != incident.province_code
+        )
+        if not elsewhere:
+            continue
+        session.execute(
+            update(Alert)
+            .where(
+                Alert.incident_id == incident.id,
+                Alert.unit_id == unit.id,
+                Alert.state.in_(["pending", "sending"]),
+            )
+            .values(state="cancelled")
+            .execution_options(synchronize_session=False)
+        )
+        jobs.cancel(session=session, kind="escalate", key=escalation_key(assignment.id))
+        session.delete(assignment)
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="unrouted",
+            detail={"unit_id": unit.id, "reason": "the place changed"},
+        )
+        withdrawn.append(unit.id)
+    if withdrawn:
+        session.flush()
+        log.info("incident %s withdrawn from %d units", incident.reference, len(withdrawn))
+    return withdrawn
+
+
+def process_incidents(services: Services, batch: list[ClaimedJob]) -> list[ClaimedJob]:
+    """`process` jobs: locate and triage while only reading, then write and route.
+
+    The CPU-heavy part runs outside the write transaction, so on SQLite the single writer
+    is held only for the writes; the incidents written within a few milliseconds share a
+    write transaction, each in its own savepoint (one that fails is retried alone). A
+    follow-up that arrives in between re-runs the job.
+    """
+    ids = [int(job.key) for job in batch]
+    with services.db.reader() as session:
+        incidents = session.scalars(select(Incident).where(Incident.id.in_(ids))).all()
+        analyses = {
+            incident.id: analyse(session=session, incident=incident, context=services.pipeline)
+            for incident in incidents
+        }
+    pending = list(batch)
+    deliveries: list[ClaimedJob] = []
+    while pending:
+        try:
+            pending = _write_and_route(services, pending, analyses, deliveries)
+        except Exception as exc:
+            # Some incident broke the shared transaction: the same turn again, each
+            # incident in a savepoint, so the others go through and the culprit is retried.
+            log.warning("routing turn failed (%s); again one savepoint each", type(exc).__name__)
+            pending = _write_and_route(services, pending, analyses, deliveries, careful=True)
+    return deliveries
+
+
+def _write_and_route(
+    services: Services,
+    pending: list[ClaimedJob],
+    analyses: dict[int, Analysis],
+    deliveries: list[ClaimedJob],
+    *,
+    careful: bool = False,
+) -> list[ClaimedJob]:
+    """Apply the analyses and route, in one transaction for as many incidents as fit in
+    `WRITE_TURN_SECONDS`; returns the jobs left for the next one. The deliver jobs of the
+    alerts made are added to `deliveries` once committed. `careful` puts each incident in
+    a savepoint and records its failure instead of failing the transaction (a savepoint
+    each costs two statements and a flush, so only when a turn without them failed)."""
+    made: list[ClaimedJob] = []
+    finished: list[ClaimedJob] = []
+    started = time.monotonic()
+    chunk = pending
+    ids = [int(job.key) for job in chunk if int(job.key) in analyses]
+    with services.db.writer(durable=False) as session:
+        locked = session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(ids))
+            .options(lazyload(Incident.messages))  # the analysis has read them already
+            .with_for_update()
+        ).all()
+        by_id = {incident.id: incident for incident in locked}
+        for done, job in enumerate(chunk):
+            if done and time.monotonic() - started > WRITE_TURN_SECONDS:
+                break
+            incident = by_id.get(int(job.key))
+            if incident is None:
+                finished.append(job)  # gone: nothing to do
+                continue
+            leased: list[ClaimedJob] = []
+            if not careful:
+                _apply_and_route(session, services, incident, analyses[incident.id], leased)
+                made.extend(leased)
+                finished.append(job)
+                continue
+            try:
+                with session.begin_nested():
+                    _apply_and_route(session, services, incident, analyses[incident.id], leased)
+            except Exception as exc:
+                log.warning("incident %s not processed: %s", job.key, type(exc).__name__)
+                log.debug("process failure", exc_info=True)
+                job.retry(session, error=f"{type(exc).__name__}: {exc}")
+                continue
+            made.extend(leased)
+            finished.append(job)
+        else:
+            done = len(chunk)
+        jobs.complete_many(session=session, job_ids=[job.id for job in finished])
+    for job in finished:
+        job.finished = True
+    deliveries.extend(made)  # committed
+    return chunk[done:]
+
+
+def _apply_and_route(
+    session: Session,
+    services: Services,
+    incident: Incident,
+    analysis: Analysis,
+    handoff: list[ClaimedJob],
+) -> None:
+    apply(session=session, incident=incident, analysis=analysis)
+    route_incident(
+        session=session, services=services, incident=incident, actor="system", handoff=handoff
+    )

@@ -1,0 +1,107 @@
+"""Users, roles, passwords (Argon2) and API bearer tokens."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.store.crypto import hash_token
+from intake.store.models import ApiToken, Assignment, Role, User
+
+UNIT_ROLES = {Role.POLICE, Role.SOCIAL_WORKER}
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A user or token request that cannot be carried out."""
+
+
+def create_user(
+    *, session: Session, username: str, role: Role, password: str, unit_id: str | None = None
+) -> User:
+    """Create a user; police and social workers must belong to a unit."""
+    if not username or len(username) > 64:
+        raise UserError("username must be 1 to 64 characters")
+    if len(password) < 10:
+        raise UserError("password must be at least 10 characters")
+    if role in UNIT_ROLES and not unit_id:
+        raise UserError(f"a {role} user needs --unit")
+    if role not in UNIT_ROLES and unit_id:
+        raise UserError(f"a {role} user does not belong to a unit")
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise UserError(f"user {username!r} already exists")
+    user = User(username=username, role=role, password_hash=_hasher.hash(password), unit_id=unit_id)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    """True when the password is the user's."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except VerificationError:
+        return False
+
+
+def create_token(*, session: Session, username: str) -> str:
+    """A new bearer token for the user; only its hash is stored."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    token = "h111_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    return token
+
+
+def user_for_token(*, session: Session, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None."""
+    row = session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
+        )
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def may_see(*, session: Session, user: User, incident_id: int) -> bool:
+    """Operators see every incident; police and social workers only those routed to
+    their unit."""
+    if user.role not in UNIT_ROLES:
+        return True
+    found = session.scalar(
+        select(Assignment.id).where(
+            Assignment.incident_id == incident_id, Assignment.unit_id == user.unit_id
+        )
+    )
+    return found is not None
+
+
+class TokenCache:
+    """Recently checked bearer tokens (a revoked token stops working within `ttl` seconds)."""
+
+    def __init__(self, ttl: float = 30.0, size: int = 1024) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> User | None:
+        with self._lock:
+            entry = self._entries.get(hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, user: User) -> None:
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[hash_token(token)] = (time.monotonic() + self.ttl, user)

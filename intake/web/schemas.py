@@ -1,0 +1,198 @@
+"""The API's request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from intake.pipeline.incidents import clean_text
+from intake.store.models import Incident, Status
+
+
+def _clean(value: object) -> object:
+    """Control characters (NUL among them) become U+FFFD: stored safely on every database."""
+    return clean_text(value) if isinstance(value, str) else value
+
+
+class Reporter(BaseModel):
+    """Who reported, as a partner system knows them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    _clean_text = field_validator("name", "phone")(_clean)
+
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    consent_to_share: bool = False
+
+
+class TipCreate(BaseModel):
+    """A tip from a partner system; `external_id` is its idempotency key."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(max_length=100_000)
+    external_id: str = Field(min_length=1, max_length=200)
+    location_text: str | None = Field(default=None, max_length=2_000)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    victim_age: int | None = Field(default=None, ge=0, le=120)
+    victim_gender: Literal["female", "male", "other"] | None = None
+    reporter: Reporter | None = None
+    received_at: datetime | None = None
+
+    _clean_text = field_validator("text", "external_id", "location_text")(_clean)
+
+
+class TipAccepted(BaseModel):
+    """The incident a tip became (id and reference are null while it waits to be ingested)."""
+
+    id: int | None
+    reference: str | None
+    status: str
+
+
+class Victim(BaseModel):
+    age: int | None
+    gender: str | None
+    count: int | None
+
+
+class MessageRead(BaseModel):
+    direction: str
+    channel: str
+    kind: str
+    text: str
+    attachments: list[dict[str, Any]]
+    latitude: float | None
+    longitude: float | None
+    created_at: datetime
+
+
+class RoutedUnit(BaseModel):
+    unit_id: str
+    kind: str
+    name: str
+    reason: str
+    acknowledged_at: datetime | None
+
+
+class IncidentRead(BaseModel):
+    """An incident as the API shows it (never the tipster's identity)."""
+
+    id: int
+    reference: str
+    version: int
+    status: str
+    level: str | None
+    score: float | None
+    categories: list[str]
+    trafficking_purpose: str | None
+    channel: str
+    received_at: datetime
+    updated_at: datetime
+    province_code: int | None
+    ward_code: int | None
+    location_text: str | None
+    location_confidence: float | None
+    location_candidates: list[dict[str, Any]]
+    latitude: float | None
+    longitude: float | None
+    victim: Victim
+    summary: str | None
+    routed_to: list[RoutedUnit]
+    reasons: list[dict[str, Any]]
+    messages: list[MessageRead]
+
+    @classmethod
+    def from_incident(cls, incident: Incident, routed: list[RoutedUnit]) -> IncidentRead:
+        """Build the API view of an incident."""
+        return cls(
+            id=incident.id,
+            reference=incident.reference,
+            version=incident.version,
+            status=incident.status,
+            level=incident.level,
+            score=incident.score,
+            categories=list(incident.categories),
+            trafficking_purpose=incident.trafficking_purpose,
+            channel=incident.channel,
+            received_at=incident.received_at,
+            updated_at=incident.updated_at,
+            province_code=incident.province_code,
+            ward_code=incident.ward_code,
+            location_text=incident.location_text,
+            location_confidence=incident.location_confidence,
+            location_candidates=list(incident.location_candidates),
+            latitude=incident.latitude,
+            longitude=incident.longitude,
+            victim=Victim(
+                age=incident.victim_age, gender=incident.victim_gender, count=incident.victim_count
+            ),
+            summary=incident.summary,
+            routed_to=routed,
+            reasons=list(incident.reasons),
+            messages=[
+                MessageRead(
+                    direction=m.direction,
+                    channel=m.channel,
+                    kind=m.kind,
+                    text=m.text,
+                    attachments=list(m.attachments),
+                    latitude=m.latitude,
+                    longitude=m.longitude,
+                    created_at=m.created_at,
+                )
+                for m in incident.messages
+            ],
+        )
+
+
+class IncidentSummary(BaseModel):
+    """One row of the incident list."""
+
+    id: int
+    reference: str
+    status: str
+    level: str | None
+    categories: list[str]
+    channel: str
+    received_at: datetime
+    province_code: int | None
+    ward_code: int | None
+    summary: str | None
+
+
+class IncidentPage(BaseModel):
+    """A page of incidents, newest first; pass `next_cursor` back for the next page."""
+
+    items: list[IncidentSummary]
+    next_cursor: str | None
+
+
+class StatusChange(BaseModel):
+    """Move an incident to another status; `version` guards against stale pages."""
+
+    status: Status
+    reason: str = Field(default="", max_length=2_000)
+    version: int | None = None
+
+
+class LevelChange(BaseModel):
+    """An operator overrules triage; the reason is kept as labelled feedback."""
+
+    level: Literal["P1", "P2", "P3", "P4", "SPAM"]
+    categories: list[str] | None = Field(default=None, max_length=13)
+    reason: str = Field(min_length=3, max_length=2_000)
+    version: int | None = None
+
+    _clean_text = field_validator("reason")(_clean)
+
+
+class Acknowledge(BaseModel):
+    """A unit acknowledges an incident (by its own account, or by phone to an operator)."""
+
+    unit_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=2_000)
