@@ -2,7 +2,9 @@
 
 Victims and cases by sex, age group, category, trafficking purpose, support given, and by
 province and commune. In exports, counts from 1 to 4 are shown as "<5" by default, so a
-small commune's child cannot be recognised from the numbers.
+small commune's child cannot be recognised from the numbers; where a table would show only
+one "<5", its smallest other count is hidden too ("x"), as statistics offices do, so that
+the small one cannot be worked back from the published total.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Report:
     tables: dict[str, Counter[str]] = field(default_factory=dict)
 
     def export(self, suppress_below: int = 5) -> dict[str, object]:
-        """The report as plain data, counts 1..suppress_below-1 shown as "<N"."""
+        """The report as plain data, counts 1..suppress_below-1 shown as "<N" (and a
+        second count hidden as "x" where one "<N" alone could be worked back)."""
 
         def shown(count: int) -> int | str:
             return f"<{suppress_below}" if 0 < count < suppress_below else count
@@ -65,10 +68,22 @@ class Report:
             "cases": shown(self.cases),
             "victims": shown(self.victims),
             "tables": {
-                name: {key: shown(count) for key, count in sorted(table.items())}
-                for name, table in self.tables.items()
+                name: _suppressed(table, suppress_below) for name, table in self.tables.items()
             },
         }
+
+
+def _suppressed(table: Counter[str], below: int) -> dict[str, int | str]:
+    """One table's counts with small ones shown as "<below"; a lone small count takes the
+    smallest other count with it ("x"), or total minus the rest would give it away."""
+    shown: dict[str, int | str] = {
+        key: f"<{below}" if 0 < count < below else count for key, count in sorted(table.items())
+    }
+    small = [key for key, count in table.items() if 0 < count < below]
+    others = sorted((count, key) for key, count in table.items() if count >= below)
+    if len(small) == 1 and others:
+        shown[others[0][1]] = "x"
+    return shown
 
 
 def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:

@@ -63,7 +63,9 @@ def test_totals_groups_and_suppression(services, tmp_path) -> None:  # type: ign
     assert report.tables["age_group"]["6-11"] == 6 and report.tables["age_group"]["16-17"] == 1
     assert by_province.cases == 1
     exported = report.export()
-    assert exported["tables"]["sex"] == {"female": 6, "male": "<5"}  # type: ignore[index]
+    # 7 victims, 6 of them girls: "<5" boys alone would give the 1 away, so 6 is hidden too.
+    assert exported["tables"]["sex"] == {"female": "x", "male": "<5"}  # type: ignore[index]
+    assert exported["tables"]["level"] == {"P2": 7}  # type: ignore[index]
     assert report.export(0)["tables"]["sex"]["male"] == 1  # type: ignore[index]
     written = write_report(report, formats=["json", "csv", "xlsx"], out=tmp_path / "r")
     assert [p.suffix for p in written] == [".json", ".csv", ".xlsx"]
@@ -71,6 +73,23 @@ def test_totals_groups_and_suppression(services, tmp_path) -> None:  # type: ign
     rows = list(csv.reader(written[1].open()))
     assert ["category", "trafficking", "<5"] in rows
     assert load_workbook(written[2])["total"]["B3"].value == 7
+
+
+def test_a_lone_small_count_hides_a_second_one() -> None:
+    from collections import Counter
+
+    from intake.reports import Report
+
+    report = Report(date(2026, 1, 1), date(2026, 6, 15), None, cases=30, victims=30)
+    report.tables = {
+        "one_small": Counter({"a": 20, "b": 7, "c": 3}),
+        "two_small": Counter({"a": 24, "b": 3, "c": 3}),
+        "none_small": Counter({"a": 25, "b": 5, "c": 0}),
+    }
+    tables = report.export()["tables"]
+    assert tables["one_small"] == {"a": 20, "b": "x", "c": "<5"}  # type: ignore[index]
+    assert tables["two_small"] == {"a": 24, "b": "<5", "c": "<5"}  # type: ignore[index]
+    assert tables["none_small"] == {"a": 25, "b": 5, "c": 0}  # type: ignore[index]
 
 
 def test_age_groups() -> None:
