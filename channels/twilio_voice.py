@@ -62,6 +62,23 @@ CHOICE_TEXT = {
 }
 
 
+CALL_PREFIX = "[Cuộc gọi]"
+RECORDING_TEXT = CALL_PREFIX + " Tin nhắn thoại"
+SPEECH_MARK = " Lời người gọi: "
+
+
+def caller_words(text: str) -> str:
+    """What the caller said in a call message's text: the transcript of a recording, not
+    the service's own wording of the menu ("báo tin xâm hại ..." is the menu's, not theirs)."""
+    if not text.startswith(CALL_PREFIX):
+        return text
+    if SPEECH_MARK in text:
+        return text.split(SPEECH_MARK, 1)[1]
+    if text.startswith(RECORDING_TEXT) and ": " in text:
+        return text.split(": ", 1)[1]
+    return ""
+
+
 def _choice(params: dict[str, str]) -> str | None:
     digits = params.get("Digits", "").strip()
     if digits[:1] in CHOICES:
@@ -152,7 +169,7 @@ class TwilioVoiceAdapter(ChannelAdapter):
                 return ParsedRequest((event,), WebhookReply(200, xml, self._menu(NO_CHOICE + " ")))
             text = CHOICE_TEXT[choice]
             if speech := params.get("SpeechResult"):
-                text += f" Lời người gọi: {speech}"
+                text += SPEECH_MARK + speech
             message = self._message(
                 params, "menu", MessageKind.CALL, text, urgent=choice == "danger_now"
             )
@@ -178,7 +195,7 @@ class TwilioVoiceAdapter(ChannelAdapter):
                 provider_id=params.get("RecordingSid"),
                 content_type="audio/wav",
             )
-            text = "[Cuộc gọi] Tin nhắn thoại"
+            text = RECORDING_TEXT
             if params.get("RecordingDuration"):
                 text += f" ({params['RecordingDuration']} giây)"
             if speech := params.get("SpeechResult") or params.get("TranscriptionText"):

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from intake.operations import add_commands as add_operations_commands
+from intake.operations import refuse_to_start
 from intake.settings import Settings
 from intake.store.migrate import upgrade
 from intake.store.private_logs import PrivateFormatter
@@ -63,6 +65,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from intake.web.app import create_app
 
     upgrade(settings.database_url)
+    if refusal := refuse_to_start(settings):
+        print(refusal, file=sys.stderr)
+        return 2
     app = create_app(settings)
     services = app.state.services
     announce(services, host=args.host, port=args.port)
@@ -134,6 +139,10 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     from intake.pipeline.worker import Worker
 
     services = _services(settings)
+    if refusal := refuse_to_start(settings):
+        print(refusal, file=sys.stderr)
+        services.close()
+        return 2
     worker = Worker(services, poll_seconds=settings.worker_poll_seconds)
     _settle_memory()
     stop = threading.Event()
@@ -466,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
     locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
     locate.set_defaults(func=cmd_locate)
+
+    add_operations_commands(sub)
     return parser
 
 

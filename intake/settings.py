@@ -13,7 +13,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """Every setting of the service; secrets have no working defaults."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty value (`TWILIO_AUTH_TOKEN=` in an env file) means not set.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     database_url: str = Field(
         default="sqlite:///var/hotline111.db", validation_alias="HOTLINE_DATABASE_URL"
@@ -34,6 +37,14 @@ class Settings(BaseSettings):
     repeat_window_days: int = Field(default=30, validation_alias="HOTLINE_REPEAT_WINDOW_DAYS")
     operator_phone: str | None = Field(default=None, validation_alias="HOTLINE_OPERATOR_PHONE")
     log_level: str = Field(default="INFO", validation_alias="HOTLINE_LOG_LEVEL")
+    # Production: `serve` and `worker` refuse to start on any fatal `hotline111 doctor` finding.
+    production: bool = Field(default=False, validation_alias="HOTLINE_PRODUCTION")
+    # Retention of personal data (0 keeps it for ever): docs/operations.md.
+    retain_spam_days: int = Field(default=90, ge=0, validation_alias="HOTLINE_RETAIN_SPAM_DAYS")
+    retain_identity_months: int = Field(
+        default=24, ge=0, validation_alias="HOTLINE_RETAIN_IDENTITY_MONTHS"
+    )
+    retain_raw_days: int = Field(default=30, ge=0, validation_alias="HOTLINE_RETAIN_RAW_DAYS")
 
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")

@@ -211,7 +211,7 @@ def plan_routes(
             "no commune resolved -> needs location queue"
             + (f" (province {province_code} known)" if province_code else "")
         )
-        return RoutePlan((), True, tuple(trace))
+        return RoutePlan(_duty_supervisor(level, directory, policy, trace), True, tuple(trace))
     targets: list[RouteTarget] = []
     for role in roles:
         kind = policy.role_unit_kind[role]
@@ -230,6 +230,23 @@ def plan_routes(
             targets.append(RouteTarget(post.id, post.kind, "border commune, trafficking"))
             trace.append(f"trafficking in a border commune -> {post.id} (border guard)")
     return RoutePlan(tuple(targets), False, tuple(trace))
+
+
+def _duty_supervisor(
+    level: str | None, directory: Directory, policy: RoutingPolicy, trace: list[str]
+) -> tuple[RouteTarget, ...]:
+    """A P1 with no commune yet cannot wait for one: the hotline's duty supervisor is
+    alerted at once, while the place is asked for."""
+    if level != "P1":
+        return ()
+    unit = directory.find(
+        UnitKind.HOTLINE_SUPERVISOR, ward_code=None, province_code=None, order=policy.channel_order
+    )
+    if unit is None:
+        trace.append("P1 without a commune: no reachable hotline supervisor in the directory")
+        return ()
+    trace.append(f"P1 without a commune -> {unit.id} (hotline duty supervisor, at once)")
+    return (RouteTarget(unit.id, unit.kind, "P1 chưa có địa điểm"),)
 
 
 def _no_recipient(

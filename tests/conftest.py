@@ -22,6 +22,7 @@ DATASETS = REPO.parent / "shared" / "datasets"
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 # One template per test run, so that runs from several checkouts can share a server.
 TEMPLATE = f"hotline111_test_template_{os.getpid()}"
+pytest_plugins = ["tests.telegram_wiring"]  # the fixtures `provider` and `wired`
 
 
 def _admin_engine():  # type: ignore[no-untyped-def]

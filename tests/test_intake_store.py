@@ -136,17 +136,22 @@ def test_identity_is_encrypted_and_found_by_blind_index(db: Database) -> None:
         assert all(phone not in row for row in raw)
 
 
-def test_events_commands_and_acks_make_no_incident(db: Database) -> None:
-    take(
-        db,
-        msg("1", kind=MessageKind.EVENT),
-        msg("2", "/start", kind=MessageKind.COMMAND),
-        msg("3", "OK 111-2607-0001", kind=MessageKind.ACK, ack_reference="111-2607-0001"),
-    )
+def test_events_and_commands_make_no_incident(db: Database) -> None:
+    take(db, msg("1", kind=MessageKind.EVENT), msg("2", "/start", kind=MessageKind.COMMAND))
     with db.reader() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
-        kinds = session.scalars(select(Job.kind)).all()
-        assert "acknowledge" in kinds
+
+
+def test_an_acknowledgement_from_no_unit_is_a_message_operators_see(db: Database) -> None:
+    # Only a unit's known contact acknowledges; anyone else's "OK 111-..." is their words.
+    (result,) = take(
+        db, msg("3", "OK 111-2607-0001", kind=MessageKind.ACK, ack_reference="111-2607-0001")
+    )
+    with db.reader() as session:
+        incident = session.get(Incident, result.incident_id)
+        assert incident is not None and incident.messages[0].text == "OK 111-2607-0001"
+        assert incident.messages[0].kind == "text"
+        assert "acknowledge" not in session.scalars(select(Job.kind)).all()
 
 
 def test_malformed_request_is_kept_for_inspection(db: Database) -> None:

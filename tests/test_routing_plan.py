@@ -94,8 +94,16 @@ def test_a_missing_or_unreachable_commune_unit_falls_back_up_the_chain() -> None
 
 
 def test_no_commune_means_the_needs_location_queue() -> None:
-    result = plan("P1", ["physical_abuse"], FULL, ward=None)
+    result = plan("P2", ["physical_abuse"], FULL, ward=None)
     assert result.needs_location and not result.targets
+
+
+def test_a_p1_without_a_commune_alerts_the_duty_supervisor_at_once() -> None:
+    # A child in danger now cannot wait for the place: the supervisor is alerted while
+    # the location is asked for.
+    result = plan("P1", ["physical_abuse"], FULL, ward=None)
+    assert result.needs_location and targets(result) == ["sup"]
+    assert "hotline duty supervisor" in explain(result)
 
 
 def test_a_routed_level_outside_the_table_reaches_the_supervisor() -> None:

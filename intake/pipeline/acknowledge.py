@@ -5,24 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.base import Channel
-from intake.pipeline.incidents import add_event
 from intake.store import jobs
-from intake.store.crypto import Cipher
-from intake.store.models import Alert, Assignment, InboxItem, Incident, Status, Unit, utcnow
-from intake.store.serialize import load_message
+from intake.store.models import Alert, Assignment, Incident, Status, utcnow
+from intake.store.timeline import add_event
 
 log = logging.getLogger(__name__)
-
-# Which directory column holds a unit's handle on each channel.
-CONTACT_COLUMN = {
-    Channel.TELEGRAM: Unit.telegram_chat_id,
-    Channel.ZALO: Unit.zalo_user_id,
-    Channel.SMS: Unit.phone,
-}
 
 
 @dataclass(frozen=True)
@@ -75,43 +65,3 @@ def acknowledge(
     if done and incident.status == Status.ROUTED:
         incident.status = Status.ACKNOWLEDGED
     return AckOutcome(incident.reference, tuple(done))
-
-
-def acknowledge_from_inbox(*, session: Session, cipher: Cipher, inbox_id: int) -> AckOutcome | None:
-    """An acknowledgement that came in on a channel (button, "OK 111-..." reply)."""
-    item = session.get(InboxItem, inbox_id)
-    if item is None or item.message is None:
-        return None
-    message = load_message(cipher.decrypt(item.message) or "")
-    column = CONTACT_COLUMN.get(message.channel)
-    incident = session.scalars(
-        select(Incident).where(Incident.reference == (message.ack_reference or ""))
-    ).first()
-    if column is None or incident is None:
-        item.state = "ack_unmatched"
-        log.info("inbox item %s: acknowledgement for an unknown incident", inbox_id)
-        return None
-    handles = {message.sender_id, message.sender_phone or message.sender_id}
-    assignments = list(
-        session.scalars(
-            select(Assignment)
-            .join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.incident_id == incident.id, or_(*(column == h for h in handles)))
-        )
-    )
-    if not assignments:
-        item.state = "ack_unmatched"
-        log.info(
-            "inbox item %s: acknowledgement from a contact not routed %s",
-            inbox_id,
-            incident.reference,
-        )
-        return None
-    item.state = "ack_done"
-    return acknowledge(
-        session=session,
-        incident=incident,
-        assignments=assignments,
-        by=f"{message.channel}:{assignments[0].unit_id}",
-        via=str(message.channel),
-    )

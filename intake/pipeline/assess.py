@@ -14,8 +14,10 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from intake.pipeline.incidents import add_event
+from channels.base import MessageKind
+from channels.twilio_voice import caller_words
 from intake.store.models import Incident, Status, utcnow
+from intake.store.timeline import add_event
 from routing.geography import LocationResult, Resolver
 from triage import RuleSet, TriageResult, classify
 
@@ -33,8 +35,13 @@ class PipelineContext:
 
 
 def incident_text(incident: Incident) -> str:
-    """Everything the tipster wrote or said, oldest first."""
-    parts = [m.text for m in incident.messages if m.direction == "in" and m.text]
+    """Everything the tipster wrote or said, oldest first (of a call, the caller's words)."""
+    said = (
+        caller_words(m.text) if m.kind == MessageKind.CALL else m.text
+        for m in incident.messages
+        if m.direction == "in" and m.text
+    )
+    parts = [text for text in said if text]
     if incident.location_text:
         parts.append(incident.location_text)
     return "\n".join(parts)

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
 from intake.pipeline.context import Services
-from intake.pipeline.incidents import add_event
 from intake.store import jobs
 from intake.store.db import built_once
 from intake.store.jobs import ClaimedJob
 from intake.store.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
 from intake.store.private_logs import without_values
+from intake.store.timeline import add_event
 
 log = logging.getLogger(__name__)
 SEND_CONCURRENCY = 8  # provider calls in flight at once
@@ -251,10 +251,12 @@ class NewAlert:
     recipient: str
     text: str
     step: int
+    key: str | None = None  # what makes it one of a kind besides the step (an update's message)
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.incident_reference}/{self.unit_id}/{self.channel}/{self.step}"
+        last = self.key or str(self.step)
+        return f"{self.incident_reference}/{self.unit_id}/{self.channel}/{last}"
 
 
 def queue_alert(

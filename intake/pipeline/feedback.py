@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.pipeline.assess import incident_text
-from intake.pipeline.incidents import add_event
 from intake.store.models import Event, Incident
+from intake.store.timeline import add_event
 from routing.policy import RecipientTable, recipients_for
 
 CATEGORIES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
+from intake.pipeline.responders import take_unit_message, unit_for_sender
 from intake.store import jobs
 from intake.store.crypto import Cipher
 from intake.store.models import (
     OPEN_STATUSES,
-    Event,
     InboxItem,
     Incident,
     Message,
@@ -25,6 +25,7 @@ from intake.store.models import (
 )
 from intake.store.numbering import allocate_reference
 from intake.store.serialize import load_message
+from intake.store.timeline import add_event
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +85,6 @@ class IngestOutcome:
     message: InboundMessage
 
 
-def add_event(
-    *, session: Session, incident: Incident, actor: str, action: str, detail: dict[str, Any]
-) -> None:
-    """Append one entry to the incident's timeline."""
-    add_event_for(
-        session=session, incident_id=incident.id, actor=actor, action=action, detail=detail
-    )
-
-
-def add_event_for(
-    *, session: Session, incident_id: int, actor: str, action: str, detail: dict[str, Any]
-) -> None:
-    """Append one entry to the timeline of the incident with this id (no need to load it)."""
-    session.add(Event(incident_id=incident_id, actor=actor, action=action, detail=detail))
-
-
 def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipster | None:
     """The tipster behind a message, found by blind index or created; none for an
     anonymous partner or web-form tip (nothing to find them by, nothing to keep)."""
@@ -133,9 +118,11 @@ def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipst
 def _open_conversation(
     session: Session, message: InboundMessage, tipster: Tipster | None, options: IngestOptions
 ) -> Incident | None:
-    """The open incident a follow-up message belongs to, if any."""
+    """The open incident a follow-up message belongs to, if any (through a merge: the
+    incident its conversation was merged into)."""
     query = select(Incident).where(
-        Incident.channel == message.channel, Incident.status.in_(list(OPEN_STATUSES))
+        Incident.channel == message.channel,
+        Incident.status.in_([*OPEN_STATUSES, Status.DUPLICATE]),
     )
     if message.conversation_key:
         query = query.where(Incident.conversation_key == message.conversation_key)
@@ -144,7 +131,14 @@ def _open_conversation(
         query = query.where(Incident.tipster_id == tipster.id, Incident.last_message_at >= since)
     else:
         return None
-    return session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
+    found = session.scalars(query.order_by(Incident.id.desc()).limit(1)).first()
+    for _ in range(8):  # a merge chain is short; a loop in one is not followed for ever
+        if found is None or found.duplicate_of_id is None:
+            break
+        found = session.get(Incident, found.duplicate_of_id)
+    if found is None or found.status not in OPEN_STATUSES:
+        return None
+    return found
 
 
 def _age(value: str | None) -> int | None:
@@ -239,10 +233,15 @@ def ingest_item(
             return IngestOutcome(session.get(Incident, item.incident_id), False, message)
         if item.reserved_incident_id is not None and item.reference:
             reserved = (item.reserved_incident_id, item.reference)
+    unit = unit_for_sender(session, message)
+    if unit is not None:  # a responder's message: never an incident of its own
+        take_unit_message(session=session, unit=unit, message=message, inbox_id=inbox_id)
+        return IngestOutcome(None, False, message)
+    if message.kind == MessageKind.ACK:
+        # Only a unit acknowledges: a tipster's "ok 111-..." is part of their conversation.
+        message = replace(message, kind=MessageKind.TEXT, ack_reference=None)
     if message.kind in NOT_INCIDENTS:
         _mark_item(session, inbox_id, str(message.kind), None)
-        if message.kind == MessageKind.ACK:
-            jobs.enqueue(session=session, kind="acknowledge", key=str(inbox_id))
         return IngestOutcome(None, False, message)
     tipster = _tipster(session, cipher, message)
     incident = None if reserved else _open_conversation(session, message, tipster, options)

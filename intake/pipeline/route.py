@@ -16,10 +16,11 @@ from intake.pipeline.alerts import alert_text
 from intake.pipeline.assess import Analysis, analyse, apply
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts, queue_reply
-from intake.pipeline.incidents import add_event
+from intake.pipeline.updates import send_follow_ups
 from intake.store import jobs
 from intake.store.jobs import ClaimedJob
 from intake.store.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
+from intake.store.timeline import add_event
 from routing.plan import (
     COMMUNE_KINDS,
     PROVINCE_KINDS,
@@ -71,12 +72,19 @@ def assign(
     unit: UnitRecord,
     reason: str,
     step: int = 0,
+    preface: str = "",
 ) -> int | None:
     """Route the incident to one unit: assignment, first alert, escalation timer (once).
+    `preface` opens the alert (why this unit gets it, e.g. an escalation).
 
     Returns the new assignment's id, or None when the unit had the incident already."""
     made = assign_many(
-        session=session, services=services, incident=incident, targets=[(unit, reason)], step=step
+        session=session,
+        services=services,
+        incident=incident,
+        targets=[(unit, reason)],
+        step=step,
+        preface=preface,
     )
     return made[0] if made else None
 
@@ -89,6 +97,7 @@ def assign_many(
     targets: list[tuple[UnitRecord, str]],
     step: int = 0,
     handoff: list[ClaimedJob] | None = None,
+    preface: str = "",
 ) -> list[int]:
     """Route the incident to several units at once: for each unit it does not have yet, an
     assignment, the first alert on the unit's first contact channel and the escalation
@@ -128,7 +137,7 @@ def assign_many(
             ],
         ).scalars()
     )
-    text = alert_text(incident=incident, services=services, session=session)
+    text = preface + alert_text(incident=incident, services=services, session=session)
     deadline = services.routing.ack_deadline(incident.level)
     alerts: list[NewAlert] = []
     timers: list[tuple[str, str, datetime]] = []
@@ -209,8 +218,7 @@ def route_incident(
         return plan
     if plan.needs_location:
         _ask_for_location(session, incident)
-        return plan
-    if plan.targets and incident.status == Status.TRIAGED:
+    elif plan.targets and incident.status == Status.TRIAGED:
         incident.status = Status.ROUTED
     added = len(
         assign_many(
@@ -363,6 +371,7 @@ def _apply_and_route(
     analysis: Analysis,
     handoff: list[ClaimedJob],
 ) -> None:
+    send_follow_ups(session=session, services=services, incident=incident, handoff=handoff)
     apply(session=session, incident=incident, analysis=analysis)
     route_incident(
         session=session, services=services, incident=incident, actor="system", handoff=handoff

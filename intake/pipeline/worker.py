@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.pipeline.acknowledge import acknowledge_from_inbox
 from intake.pipeline.context import Services
 from intake.pipeline.inbox import open_incidents_in_bulk
 from intake.pipeline.incidents import ingest_item
+from intake.pipeline.responders import take_unit_message_from_inbox
 from intake.store import jobs
-from intake.store.models import InboxItem
+from intake.store.erasure import RetentionPolicy, apply_retention
+from intake.store.models import InboxItem, utcnow
 from intake.store.serialize import load_message
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,32 @@ def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> list[jobs
 
 @transactional
 def _acknowledge(session: Session, services: Services, key: str) -> None:
-    acknowledge_from_inbox(session=session, cipher=services.cipher, inbox_id=int(key))
+    take_unit_message_from_inbox(session=session, cipher=services.cipher, inbox_id=int(key))
+
+
+RETENTION_EVERY = timedelta(days=1)
+
+
+def apply_retention_daily(services: Services, job: jobs.ClaimedJob) -> None:
+    """The retention limits, once a day (the job puts itself back a day later)."""
+    settings = services.settings
+    policy = RetentionPolicy(
+        spam_days=settings.retain_spam_days,
+        identity_months=settings.retain_identity_months,
+        raw_body_days=settings.retain_raw_days,
+    )
+    with services.db.writer() as session:
+        outcome = apply_retention(session=session, policy=policy)
+        job.finish(session)
+        jobs.schedule(
+            session=session, kind="retention", key="daily", run_at=utcnow() + RETENTION_EVERY
+        )
+    log.info(
+        "retention: %s spam incidents erased, %s identities removed, %s raw bodies dropped",
+        outcome.spam_erased,
+        outcome.identities_erased,
+        outcome.raw_bodies_dropped,
+    )
 
 
 def default_handlers() -> dict[str, Handler]:
@@ -134,6 +161,7 @@ def default_handlers() -> dict[str, Handler]:
         "acknowledge": _acknowledge,
         "reply": send_reply,
         "escalate": escalate,
+        "retention": apply_retention_daily,
     }
 
 
@@ -244,9 +272,16 @@ class Worker:
                 break
         return total
 
+    def prepare(self) -> None:
+        """Make sure the daily retention pass exists (once, whichever worker starts first)."""
+        if "retention" in self.kinds:
+            with self.services.db.writer(durable=False) as session:
+                jobs.ensure(session=session, kind="retention", key="daily", run_at=utcnow())
+
     def loop(self) -> None:
         """Poll for due jobs until stop() is called; a new tip wakes it at once."""
         log.info("%s started (jobs: %s)", self.name, ", ".join(sorted(self.kinds)))
+        self.prepare()
         while not self._stop.is_set():
             try:
                 ran = self.run_once()

@@ -80,6 +80,23 @@ def schedule(*, session: Session, kind: str, key: str, run_at: datetime) -> None
     schedule_many(session=session, jobs=[(kind, key, run_at)])
 
 
+def ensure(*, session: Session, kind: str, key: str, run_at: datetime) -> None:
+    """Make (kind, key) exist, pending at `run_at`, unless it exists already (several
+    processes may ask at once: the first one's job stands)."""
+    session.connection().execute(
+        built_once(session, "insert job unless present", _insert_absent),
+        {
+            "kind": kind,
+            "key": key,
+            "state": "pending",
+            "run_at": run_at,
+            "attempts": 0,
+            "rerun": False,
+            "created_at": utcnow(),
+        },
+    )
+
+
 def schedule_many(*, session: Session, jobs: list[tuple[str, str, datetime]]) -> None:
     """`schedule` for several (kind, key, run_at), in one statement run for each."""
     if not jobs:
@@ -153,6 +170,11 @@ def _upsert_pending(insert: Any) -> Any:
             "done_at": None,
         },
     )
+
+
+def _insert_absent(insert: Any) -> Any:
+    """INSERT a pending job unless (kind, key) exists."""
+    return insert(JOBS).on_conflict_do_nothing(index_elements=["kind", "key"])
 
 
 def _locked(session: Session, kind: str, key: str) -> Job | None:

@@ -305,9 +305,9 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(255))
     province_code: Mapped[int] = mapped_column(Integer, index=True)
     ward_code: Mapped[int | None] = mapped_column(Integer, index=True)
-    telegram_chat_id: Mapped[str | None] = mapped_column(String(64))
-    zalo_user_id: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    zalo_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(255))
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -20,7 +20,7 @@ from intake.pipeline.acknowledge import acknowledge
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import queue_reply
 from intake.pipeline.feedback import overrule_level
-from intake.pipeline.incidents import TransitionError, add_event, change_status
+from intake.pipeline.incidents import TransitionError, change_status
 from intake.pipeline.route import route_incident, withdraw_elsewhere
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
@@ -36,6 +36,7 @@ from intake.store.models import (
     User,
     utcnow,
 )
+from intake.store.timeline import add_event
 from intake.store.times import VN_TZ
 from intake.web.console.render import render, services_of, user_of
 from intake.web.console.session import check_csrf, sign_in

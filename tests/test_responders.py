@@ -1,0 +1,217 @@
+"""The responders' loop through the fake Telegram: a tipster's "ok <ref>" is their words,
+a unit's chat message is the unit's (acknowledgement, outcome or update), never a tip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from intake.pipeline.responders import read_outcome
+from intake.store.models import Assignment, Event, InboxItem, Incident, Job, Message, utcnow
+from tests.telegram_wiring import TIP, drain, post_update, tip_update
+
+POLICE_CHAT, SOCIAL_CHAT = -1009991158351, -1009991158352
+
+
+def _report(services, client, chat: int = 700101) -> str:  # type: ignore[no-untyped-def]
+    answer = post_update(client, tip_update(1, chat, TIP))
+    drain(services)
+    return str(json.loads(answer.text)["text"].split("Mã tin báo: ")[1].split(".")[0])
+
+
+def _group_message(update_id: int, chat: int, text: str) -> dict[str, object]:
+    update = tip_update(update_id, chat, text)
+    update["message"]["chat"]["type"] = "group"  # type: ignore[index]
+    return update
+
+
+def _incidents(services) -> int:  # type: ignore[no-untyped-def]
+    with services.db.reader() as session:
+        return int(session.scalar(select(func.count()).select_from(Incident)) or 0)
+
+
+def test_a_tipsters_ok_reference_follow_up_joins_their_incident(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, _ = wired
+    reference = _report(services, client)
+    follow_up = f"ok {reference} bố lại đánh em, em đang bị nhốt trong nhà kho"
+    assert post_update(client, tip_update(2, 700101, follow_up)).status_code == 200
+    drain(services)
+    with services.db.reader() as session:
+        incident = session.scalars(select(Incident)).one()
+        texts = session.scalars(select(Message.text).where(Message.incident_id == incident.id))
+        assert follow_up in list(texts)
+        assert (
+            session.scalars(select(Assignment).where(Assignment.acknowledged_at.is_not(None))).all()
+            == []
+        )  # nobody was acknowledged by the tipster
+
+
+def test_a_units_chat_message_is_an_update_and_opens_nothing(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    reference = _report(services, client)
+    sent_before = len(recorder.named("sendMessage"))
+    answer = post_update(
+        client, _group_message(3, SOCIAL_CHAT, "Cán bộ xã đã gọi cho nhà trường, chiều nay gặp")
+    )
+    assert answer.status_code == 200
+    assert "Mã tin báo" not in answer.text  # no tipster's receipt for a unit
+    drain(services)
+    assert _incidents(services) == 1
+    with services.db.reader() as session:
+        update = session.scalars(select(Event).where(Event.action == "unit_update")).one()
+        assert update.detail["unit_id"] == "sw-15835" and "nhà trường" in update.detail["text"]
+        incident = session.get(Incident, update.incident_id)
+        assert incident is not None and incident.reference == reference
+    assert len(recorder.named("sendMessage")) == sent_before
+
+
+def test_outcome_by_keyword_acknowledges_and_does_not_close(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, _ = wired
+    reference = _report(services, client)
+    words = f"Đã đến nơi {reference}, cháu đã được đưa về nhà bà ngoại"
+    assert post_update(client, _group_message(4, POLICE_CHAT, words)).status_code == 200
+    drain(services)
+    with services.db.reader() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert incident.status == "acknowledged"  # the hotline closes it, not a unit
+        outcome = session.scalars(select(Event).where(Event.action == "unit_outcome")).one()
+        assert outcome.detail == {
+            "unit_id": "cp-15835",
+            "outcome": "on_site",
+            "text": "cháu đã được đưa về nhà bà ngoại",
+        }
+        police, social = (
+            session.scalars(
+                select(Assignment).where(Assignment.unit_id == unit).order_by(Assignment.id)
+            ).first()
+            for unit in ("cp-15835", "sw-15835")
+        )
+        assert police is not None and police.acknowledged_at is not None
+        assert social is not None and social.acknowledged_at is None
+        timers = session.scalars(
+            select(Job.key).where(Job.kind == "escalate", Job.state == "pending")
+        ).all()
+        assert timers == [str(social.id)]  # the silent unit still escalates
+
+
+def test_a_units_message_naming_no_incident_waits_for_an_operator(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, _ = wired
+    assert post_update(client, _group_message(5, POLICE_CHAT, "Đã xử lý xong")).status_code == 200
+    drain(services)
+    assert _incidents(services) == 0
+    with services.db.reader() as session:
+        states = session.scalars(select(InboxItem.state)).all()
+    assert states == ["unit_unmatched"]
+
+
+def test_read_outcome() -> None:
+    assert read_outcome("Đã nhận, công an xã đang đến nhà") == (
+        "received",
+        "công an xã đang đến nhà",
+    )
+    assert read_outcome("da xu ly 111-2612-0002: da ban giao") == ("handled", "da ban giao")
+    assert read_outcome("OK") == ("received", "")
+    assert read_outcome("okay 111-2612-0002") == ("received", "")
+    assert read_outcome("Không xác minh được địa chỉ") == ("unverified", "địa chỉ")
+    assert read_outcome("Chiều nay xã sẽ đến") == (None, "Chiều nay xã sẽ đến")
+    assert read_outcome("okie") == (None, "okie")
+
+
+def test_escalation_names_the_silent_unit_and_p1_reminders_go_on(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    services.routing = dataclasses.replace(
+        services.routing, ack_deadlines={"P1": timedelta(0), "P2": timedelta(0), "P3": timedelta(0)}
+    )
+    _report(services, client, chat=700102)
+    escalated = [c for c in recorder.named("sendMessage") if "CHUYỂN CẤP" in c["text"]]
+    assert escalated and all("chưa xác nhận" in c["text"] for c in escalated)
+    assert any("[DEMO] Công an" in c["text"].split("\n")[0] for c in escalated)
+    for _ in range(3):  # three reminder periods later, still nobody acknowledged
+        with services.db.writer() as session:
+            session.execute(
+                update(Job)
+                .where(Job.kind == "escalate", Job.state == "pending")
+                .values(run_at=utcnow() - timedelta(seconds=1))
+            )
+        drain(services)
+    with services.db.reader() as session:
+        reminded = session.scalars(select(Event).where(Event.action == "reminded")).all()
+        pending = session.scalars(
+            select(Job).where(Job.kind == "escalate", Job.state == "pending")
+        ).all()
+    assert len(reminded) >= 3
+    assert pending and all(j.run_at > utcnow() + timedelta(minutes=10) for j in pending)
+
+
+def test_a_p1_without_a_place_alerts_the_duty_supervisor_at_once(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    started = time.monotonic()
+    post_update(client, tip_update(9, 700103, "cuu em, bo em dang danh em chay mau"))
+    drain(services)
+    assert time.monotonic() - started < 10
+    with services.db.reader() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert incident.level == "P1" and incident.ward_code is None
+        units = session.scalars(select(Assignment.unit_id)).all()
+    assert units == ["supervisor"]
+    assert any(incident.reference in c["text"] for c in recorder.named("sendMessage"))
+
+
+def test_a_follow_up_after_the_alert_reaches_the_units_once(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700104)
+    post_update(client, tip_update(10, 700104, "chau 8 tuoi, ong ay vua quay lai nha"))
+    drain(services)
+    post_update(client, tip_update(10, 700104, "chau 8 tuoi, ong ay vua quay lai nha"))  # again
+    drain(services)
+    updates = [c for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
+    assert {str(c["chat_id"]) for c in updates} == {str(POLICE_CHAT), str(SOCIAL_CHAT)}
+    assert len(updates) == 2
+    assert all(reference in c["text"] and "vua quay lai nha" in c["text"] for c in updates)
+
+
+def test_a_merge_moves_messages_tells_units_and_stops_escalation(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.pipeline.merge import merge_into
+
+    services, client, recorder = wired
+    first = _report(services, client, chat=700105)
+    post_update(client, tip_update(20, 700106, TIP + ". Toi la hang xom"))
+    drain(services)
+    with services.db.writer() as session:
+        survivor, duplicate = session.scalars(select(Incident).order_by(Incident.id)).all()
+        assert survivor.reference == first
+        moved = merge_into(
+            session=session,
+            services=services,
+            duplicate=duplicate,
+            survivor=survivor,
+            actor="user:1",
+        )
+        duplicate_reference = duplicate.reference
+    assert moved == 1
+    drain(services)
+    with services.db.reader() as session:
+        survivor = session.scalars(select(Incident).where(Incident.reference == first)).one()
+        texts = session.scalars(select(Message.text).where(Message.incident_id == survivor.id))
+        assert any("hang xom" in t for t in texts)
+        timers = session.scalars(
+            select(Job.key).where(Job.kind == "escalate", Job.state == "pending")
+        ).all()
+        duplicate_ids = session.scalars(
+            select(Assignment.id)
+            .join(Incident, Incident.id == Assignment.incident_id)
+            .where(Incident.reference == duplicate_reference)
+        ).all()
+        assert not set(timers) & {str(i) for i in duplicate_ids}
+        actions = {e.action for e in session.scalars(select(Event))}
+        assert {"merged_into", "merged_from"} <= actions
+    notices = [c for c in recorder.named("sendMessage") if "ĐÃ GỘP" in c["text"]]
+    assert len(notices) == 2 and all(first in c["text"] for c in notices)
+    # The duplicate's tipster writes again: it joins the incident that goes on.
+    post_update(client, tip_update(21, 700106, "ong ta lai den"))
+    drain(services)
+    assert _incidents(services) == 2
