@@ -1,0 +1,353 @@
+"""Read an address as a chain of administrative parts: commune, then district, then province.
+
+Both systems are tried on the same tokens: the 2025 one (commune, province) and the pre-2025
+one (commune, district, province). A chain counts only where its parts nest (the old commune
+inside the old district named next to it, the district inside the province) and stand next
+to each other with nothing but unit markers between. The longest consistent chain wins, so
+"Lùng Vai, Mường Khương, Lào Cai" is the old commune of that old district, not the 2025
+commune that took the district's name. Where two chains of the same length say different
+things, or a split old commune has several successors, the answer is the candidates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from routing.geography.data import Geography, name_key
+
+MAX_PART = 5  # tokens in one name ("thi tran nong truong moc chau" is the longest kind)
+MAX_TOKENS = 400  # tokens read; an address comes early and time is bounded
+WARD_MARKERS = {
+    ("xa",): "Xã",
+    ("x",): "Xã",
+    ("phuong",): "Phường",
+    ("p",): "Phường",
+    ("f",): "Phường",
+    ("ph",): "Phường",
+    ("thi", "tran"): "Thị trấn",
+    ("tt",): "Thị trấn",
+    ("dac", "khu"): "Đặc khu",
+}
+# The unit types a district marker can stand for ("tp" is a city: a district or a province).
+DISTRICT_MARKERS = {
+    ("huyen",): {"Huyện"},
+    ("h",): {"Huyện"},
+    ("quan",): {"Quận"},
+    ("q",): {"Quận"},
+    ("thi", "xa"): {"Thị xã"},
+    ("tx",): {"Thị xã"},
+    ("thanh", "pho"): {"Thành phố"},
+    ("tp",): {"Thành phố"},
+}
+PROVINCE_MARKERS = {("tinh",), ("thanh", "pho"), ("tp",)}
+# A number after these is a hamlet's (a commune's name may follow); after others, a house's.
+HAMLET_WORDS = {
+    "thon", "ap", "to", "xom", "khom", "kp", "tdp", "ban", "buon", "khu", "pho", "doi", "cum",
+    "lang", "khoi", "bon", "soc", "khuvuc",
+}  # fmt: skip
+# A name right after these is a street or a hamlet, never the commune.
+NOT_A_COMMUNE_AFTER = {"duong", "ngo", "hem", "kiet", "ngach", "pho", "ap", "thon", "xom"}
+# City shorthand that is not a province alias: the old city it names.
+CITY_SHORTHAND = {
+    "bmt": "Thành phố Buôn Ma Thuột",
+    "vtau": "Thành phố Vũng Tàu",
+    "vt": "Thành phố Vũng Tàu",
+    "tpth": "Thành phố Thanh Hóa",
+    "tdm": "Thành phố Thủ Dầu Một",
+    "bh": "Thành phố Biên Hòa",
+    "nt": "Thành phố Nha Trang",
+    "qn": "Thành phố Quy Nhơn",
+    "dl": "Thành phố Đà Lạt",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """A name read at tokens [start, end) as one level of one system."""
+
+    level: str  # old_ward, new_ward, district, province
+    start: int
+    end: int
+    codes: frozenset[int]
+    old_province: int | None = None  # for a province named by its pre-2025 name
+    current: bool = False  # for a province named by a 2025 name or an alias
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The communes a chain of parts means, and how many parts agreed."""
+
+    codes: frozenset[int]  # 2025 commune codes
+    parts: int
+    old: bool
+    span: tuple[int, int]
+
+
+def flat(name: str) -> str:
+    """A name's key without spaces: run-together forms ("EANAM") meet "Ea Nam"."""
+    return name_key(name).replace(" ", "")
+
+
+def initials(name: str) -> str:
+    """ "Gò Vấp" -> "gv"."""
+    return "".join(word[0] for word in name_key(name).split() if word)
+
+
+class Reader:
+    """Indexes of both systems by flat key, and the chain reading over tokens."""
+
+    def __init__(self, geo: Geography, province_keys: dict[str, set[int]]) -> None:
+        self.geo = geo
+        self.new_wards = _index((w.code, w.name) for w in geo.wards.values())
+        self.old_wards = _index((w.code, w.name) for w in geo.old_wards.values())
+        self.districts = _index((d.code, d.name) for d in geo.old_districts.values())
+        self.district_initials: dict[str, dict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for d in geo.old_districts.values():
+            kind = _district_kind(d.name)
+            short = _bare(d.name)
+            if not short[:1].isdigit() and len(short.split()) > 1:
+                self.district_initials[kind][initials(short)].append(d.code)
+        by_name = {d.name: d.code for d in geo.old_districts.values()}
+        self.shorthand = {k: by_name[v] for k, v in CITY_SHORTHAND.items() if v in by_name}
+        self.provinces: dict[str, set[int]] = defaultdict(set)
+        for key, codes in province_keys.items():
+            self.provinces[key.replace(" ", "")] |= codes
+        self.current_provinces = {
+            flat(p.name) for p in geo.provinces.values()
+        } | {k.replace(" ", "") for k in province_keys if k not in geo.old_province_keys}
+        self.old_province_by_key = {k.replace(" ", ""): c for k, c in geo.old_province_keys.items()}
+        self.old_provinces_of_new: dict[int, set[int]] = defaultdict(set)
+        for old in geo.old_wards.values():
+            old_province = geo.old_districts[old.district_code].old_province_code
+            for code in old.new_codes:
+                self.old_provinces_of_new[code].add(old_province)
+        self.ward_markers = {m[0] for m in WARD_MARKERS} | {"thi", "dac"}
+        self.district_markers = {m[0] for m in DISTRICT_MARKERS}
+
+    # -- parts --
+
+    def parts(self, keys: list[str], breaks: list[bool]) -> dict[int, list[Part]]:
+        """Every name at every position, by the index of its last token + 1."""
+        by_end: dict[int, list[Part]] = defaultdict(list)
+        n = min(len(keys), MAX_TOKENS)
+        for start in range(n):
+            joined = ""
+            for end in range(start + 1, min(start + MAX_PART, n) + 1):
+                if end - 1 > start and breaks[end - 1]:
+                    break
+                joined += keys[end - 1]
+                for part in self._parts_at(keys, start, end, joined):
+                    by_end[end].append(part)
+        return by_end
+
+    def _parts_at(self, keys: list[str], start: int, end: int, joined: str) -> Iterable[Part]:
+        before = _marker_before(keys, start)
+        numeric = joined.isdigit()
+        if numeric and before is None:
+            return
+        if len(joined) < 2:
+            return
+        ward_marked = before in WARD_MARKERS
+        district_marked = before in DISTRICT_MARKERS
+        if not district_marked:
+            for level, index in (("new_ward", self.new_wards), ("old_ward", self.old_wards)):
+                codes = index.get(joined)
+                if codes and (ward_marked or not numeric):
+                    yield Part(level, start, end, frozenset(codes))
+        if not ward_marked:
+            codes = self.districts.get(joined)
+            if codes and (district_marked or not numeric):
+                yield Part("district", start, end, frozenset(codes))
+            if end - start == 1:
+                shorthand = self._district_shorthand(joined, before)
+                if shorthand:
+                    yield Part("district", start, end, frozenset(shorthand))
+            province = self.provinces.get(joined)
+            if province and not numeric:
+                yield Part(
+                    "province",
+                    start,
+                    end,
+                    frozenset(province),
+                    self.old_province_by_key.get(joined),
+                    joined in self.current_provinces,
+                )
+
+    def _district_shorthand(self, key: str, before: tuple[str, ...] | None) -> list[int]:
+        """ "Q.GV", "TP BMT", "TPTH", "VTAU": an old district by its initials or nickname."""
+        if before is not None and before in DISTRICT_MARKERS:
+            codes: list[int] = []
+            for kind in DISTRICT_MARKERS[before]:
+                codes += self.district_initials[kind].get(key, [])
+            return codes
+        for prefix, kind in (("tp", "Thành phố"), ("tx", "Thị xã"), ("q", "Quận")):
+            if key.startswith(prefix) and len(key) > len(prefix) + 1:
+                rest = key[len(prefix) :]
+                found = self.district_initials[kind].get(rest, []) + self.districts.get(rest, [])
+                if found:
+                    return [c for c in found if _district_kind(self.geo.old_districts[c].name) == kind]
+        return [self.shorthand[key]] if key in self.shorthand else []
+
+    # -- chains --
+
+    def read(self, keys: list[str], breaks: list[bool]) -> Reading | None:
+        """The best chain of at least two nested parts ending in a commune's successor(s)."""
+        by_end = self.parts(keys, breaks)
+        if not by_end:
+            return None
+        best: list[Reading] = []
+        for end, parts in by_end.items():
+            for commune in parts:
+                if commune.level not in ("new_ward", "old_ward"):
+                    continue
+                if not self._may_be_commune(keys, commune):
+                    continue
+                for reading in self._chains(keys, commune, by_end, end):
+                    if not best or reading.parts > best[0].parts:
+                        best = [reading]
+                    elif reading.parts == best[0].parts:
+                        best.append(reading)
+        if not best:
+            return None
+        # The same chain read with a longer commune name ("Hòa Thuận Đông" over "Thuận Đông").
+        widest: dict[int, Reading] = {}
+        for reading in best:
+            kept = widest.get(reading.span[1])
+            if kept is None or reading.span[0] < kept.span[0]:
+                widest[reading.span[1]] = reading
+        readings = list(widest.values())
+        codes = frozenset().union(*(r.codes for r in readings))
+        return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span)
+
+    def _may_be_commune(self, keys: list[str], part: Part) -> bool:
+        """Not a street's name after a house number or a street/hamlet word."""
+        if part.start == 0:
+            return True
+        previous = keys[part.start - 1]
+        if previous in NOT_A_COMMUNE_AFTER:
+            return False
+        if previous.isdigit() or (previous[:1].isdigit() and previous[-1:].isalpha()):
+            owner = keys[part.start - 2] if part.start >= 2 else ""
+            return owner in HAMLET_WORDS
+        return True
+
+    def _chains(
+        self, keys: list[str], commune: Part, by_end: dict[int, list[Part]], end: int
+    ) -> Iterable[Reading]:
+        kind = WARD_MARKERS.get(_marker_before(keys, commune.start) or ("",))
+        for nxt in self._next(keys, commune.end, by_end, ("district", "province")):
+            if commune.level == "old_ward" and nxt.level == "district":
+                olds = [c for c in commune.codes if self.geo.old_wards[c].district_code in nxt.codes]
+                olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
+                if not olds:
+                    continue
+                districts = {self.geo.old_wards[c].district_code for c in olds}
+                provinces = [
+                    p
+                    for p in self._next(keys, nxt.end, by_end, ("province",))
+                    if any(self._district_in(d, p) for d in districts)
+                ]
+                for province in provinces or [None]:
+                    inside = olds
+                    if province is not None:
+                        inside = [
+                            c for c in olds if self._district_in(self.geo.old_wards[c].district_code, province)
+                        ]
+                    codes = self._successors(inside, province)
+                    yield Reading(codes, 3 if province else 2, True, (commune.start, end))
+            elif nxt.level == "province":
+                if commune.level == "new_ward":
+                    codes = [c for c in commune.codes if self._new_in(c, nxt)]
+                    codes = _typed(codes, kind, lambda c: self.geo.wards[c].kind)
+                    if codes:
+                        yield Reading(frozenset(codes), 2, False, (commune.start, end))
+                else:
+                    olds = [
+                        c
+                        for c in commune.codes
+                        if self._district_in(self.geo.old_wards[c].district_code, nxt)
+                    ]
+                    olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
+                    if olds:
+                        yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
+
+    def _next(
+        self, keys: list[str], after: int, by_end: dict[int, list[Part]], levels: tuple[str, ...]
+    ) -> Iterable[Part]:
+        """Parts of the given levels that start right after `after`, past a unit marker."""
+        for gap in (0, 1, 2):
+            start = after + gap
+            marker = tuple(keys[after:start])
+            if gap and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
+                continue
+            for end in range(start + 1, start + MAX_PART + 1):
+                for part in by_end.get(end, []):
+                    if part.start == start and part.level in levels:
+                        yield part
+
+    def _district_in(self, district: int, province: Part) -> bool:
+        old_province = self.geo.old_districts[district].old_province_code
+        if province.old_province is not None and old_province == province.old_province:
+            return True
+        return province.current and bool(self.geo.old_province_to_new[old_province] & province.codes)
+
+    def _new_in(self, code: int, province: Part) -> bool:
+        if self.geo.wards[code].province_code not in province.codes:
+            return False
+        if province.current or province.old_province is None:
+            return True
+        return province.old_province in self.old_provinces_of_new[code]
+
+    def _successors(self, olds: list[int], province: Part | None) -> frozenset[int]:
+        codes = {c for old in olds for c in self.geo.old_wards[old].new_codes}
+        if province is not None:
+            inside = {c for c in codes if self.geo.wards[c].province_code in province.codes}
+            codes = inside or codes
+        return frozenset(codes)
+
+
+def _typed(codes: list[int], kind: str | None, kind_of) -> list[int]:  # type: ignore[no-untyped-def]
+    """Narrow to the marker's unit type when some have it ("xã" before a name)."""
+    if not kind or len(codes) < 2:
+        return codes
+    typed = [c for c in codes if kind_of(c) == kind]
+    return typed or codes
+
+
+def _marker_before(keys: list[str], start: int) -> tuple[str, ...] | None:
+    """The unit marker right before token `start`, if any."""
+    for size in (2, 1):
+        if start >= size:
+            words = tuple(keys[start - size : start])
+            if words in WARD_MARKERS or words in DISTRICT_MARKERS or words in PROVINCE_MARKERS:
+                return words
+    return None
+
+
+def _index(rows: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = defaultdict(list)
+    for code, name in rows:
+        keys = {flat(name)}
+        if " - " in name:
+            keys.add(flat(name.split(" - ")[0]))
+        for key in keys:
+            index[key].append(code)
+    return dict(index)
+
+
+def _district_kind(name: str) -> str:
+    for kind in ("Thành phố", "Thị xã", "Quận", "Huyện"):
+        if name.startswith(kind):
+            return kind
+    return "Huyện"
+
+
+def _bare(name: str) -> str:
+    for kind in ("Thành phố ", "Thị xã ", "Quận ", "Huyện "):
+        if name.startswith(kind):
+            return name[len(kind) :]
+    return name
