@@ -42,6 +42,7 @@ DISTRICT_MARKERS = {
     ("tp",): {"Thành phố"},
 }
 PROVINCE_MARKERS = {("tinh",), ("thanh", "pho"), ("tp",)}
+CITY = {("thanh", "pho"), ("tp",)}
 # A number after these is a hamlet's (a commune's name may follow); after others, a house's.
 HAMLET_WORDS = {
     "thon", "ap", "to", "xom", "khom", "kp", "tdp", "ban", "buon", "khu", "pho", "doi", "cum",
@@ -125,8 +126,13 @@ class Reader:
             old_province = geo.old_districts[old.district_code].old_province_code
             for code in old.new_codes:
                 self.old_provinces_of_new[code].add(old_province)
-        self.ward_markers = {m[0] for m in WARD_MARKERS} | {"thi", "dac"}
-        self.district_markers = {m[0] for m in DISTRICT_MARKERS}
+        # "TP Hưng Yên" is the old provincial city; "TP Huế", "TP Cần Thơ" are provinces now.
+        city_provinces = {flat(p.name) for p in geo.provinces.values() if p.name.startswith("Th")}
+        self.city_districts = {
+            flat(d.name)
+            for d in geo.old_districts.values()
+            if d.name.startswith("Thành phố")
+        } - city_provinces
 
     # -- parts --
 
@@ -147,35 +153,29 @@ class Reader:
     def _parts_at(self, keys: list[str], start: int, end: int, joined: str) -> Iterable[Part]:
         before = _marker_before(keys, start)
         numeric = joined.isdigit()
-        if numeric and before is None:
+        if (numeric and before is None) or len(joined) < 2:
             return
-        if len(joined) < 2:
-            return
-        ward_marked = before in WARD_MARKERS
-        district_marked = before in DISTRICT_MARKERS
-        if not district_marked:
-            for level, index in (("new_ward", self.new_wards), ("old_ward", self.old_wards)):
-                codes = index.get(joined)
-                if codes and (ward_marked or not numeric):
-                    yield Part(level, start, end, frozenset(codes))
-        if not ward_marked:
-            codes = self.districts.get(joined)
-            if codes and (district_marked or not numeric):
-                yield Part("district", start, end, frozenset(codes))
-            if end - start == 1:
-                shorthand = self._district_shorthand(joined, before)
-                if shorthand:
-                    yield Part("district", start, end, frozenset(shorthand))
-            province = self.provinces.get(joined)
-            if province and not numeric:
-                yield Part(
-                    "province",
-                    start,
-                    end,
-                    frozenset(province),
-                    self.old_province_by_key.get(joined),
-                    joined in self.current_provinces,
-                )
+        for level, index in (("new_ward", self.new_wards), ("old_ward", self.old_wards)):
+            codes = index.get(joined)
+            if codes and (before in WARD_MARKERS or not numeric):
+                yield Part(level, start, end, frozenset(codes))
+        codes = self.districts.get(joined)
+        if codes and (before in DISTRICT_MARKERS or not numeric):
+            yield Part("district", start, end, frozenset(codes))
+        if end - start == 1:
+            shorthand = self._district_shorthand(joined, before)
+            if shorthand:
+                yield Part("district", start, end, frozenset(shorthand))
+        province = self.provinces.get(joined)
+        if province and not numeric and not (before in CITY and joined in self.city_districts):
+            yield Part(
+                "province",
+                start,
+                end,
+                frozenset(province),
+                self.old_province_by_key.get(joined),
+                joined in self.current_provinces,
+            )
 
     def _district_shorthand(self, key: str, before: tuple[str, ...] | None) -> list[int]:
         """ "Q.GV", "TP BMT", "TPTH", "VTAU": an old district by its initials or nickname."""
@@ -204,7 +204,7 @@ class Reader:
             for commune in parts:
                 if commune.level not in ("new_ward", "old_ward"):
                     continue
-                if not self._may_be_commune(keys, commune):
+                if not self._may_be_commune(keys, commune, by_end):
                     continue
                 for reading in self._chains(keys, commune, by_end, end):
                     if not best or reading.parts > best[0].parts:
@@ -223,10 +223,13 @@ class Reader:
         codes = frozenset().union(*(r.codes for r in readings))
         return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span)
 
-    def _may_be_commune(self, keys: list[str], part: Part) -> bool:
-        """Not a street's name after a house number or a street/hamlet word."""
+    def _may_be_commune(self, keys: list[str], part: Part, by_end: dict[int, list[Part]]) -> bool:
+        """Not a district after "huyện"; not a street's name after a house number."""
         if part.start == 0:
             return True
+        marker = _marker_before(keys, part.start)
+        if marker in DISTRICT_MARKERS and not _inside_name(marker, part.start, by_end):
+            return False
         previous = keys[part.start - 1]
         if previous in NOT_A_COMMUNE_AFTER:
             return False
@@ -284,6 +287,10 @@ class Reader:
             marker = tuple(keys[after:start])
             if gap and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
                 continue
+            if not gap:
+                before = _marker_before(keys, start)
+                if before in WARD_MARKERS and not _inside_name(before, start, by_end):
+                    continue  # "xã Lạc Thủy" is a commune, not the district
             for end in range(start + 1, start + MAX_PART + 1):
                 for part in by_end.get(end, []):
                     if part.start == start and part.level in levels:
@@ -316,6 +323,11 @@ def _typed(codes: list[int], kind: str | None, kind_of) -> list[int]:  # type: i
         return codes
     typed = [c for c in codes if kind_of(c) == kind]
     return typed or codes
+
+
+def _inside_name(marker: tuple[str, ...], start: int, by_end: dict[int, list[Part]]) -> bool:
+    """The marker's words end a longer name ("Nguyên Xá" before "Vũ Thư"): not a marker."""
+    return any(p.end - p.start > len(marker) for p in by_end.get(start, []))
 
 
 def _marker_before(keys: list[str], start: int) -> tuple[str, ...] | None:

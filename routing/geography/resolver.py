@@ -463,7 +463,7 @@ class Resolver:
         where the chain leaves a choice it can settle."""
         if reading is None or not reading.codes:
             return result
-        if result.ward_code is not None and result.ward_code in reading.codes:
+        if result.ward_code is not None and reading.codes == {result.ward_code}:
             return result
         start, end = reading.span
         matched = text[tokens[start].start : tokens[end - 1].end]

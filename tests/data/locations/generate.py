@@ -51,6 +51,11 @@ HCM_CITY = ["HCM", "TP.HCM", "TPHCM", "SG", "Sài Gòn", "tp hcm", "Hồ Chí Mi
 HN_CITY = ["HN", "Hà Nội", "Ha Noi", "TP Hà Nội", ""]
 
 
+def plain(short: str) -> str:
+    """A short name as typed: without the list's "(Xã)" that tells same-named units apart."""
+    return short.split(" (")[0]
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics (đ -> d)."""
     text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
@@ -71,6 +76,8 @@ class Lists:
         self.wards = {w[0]: w for w in data["wards"]}
         self.old_provinces = {p[0]: p for p in data["old_provinces"]}
         self.old_districts = {d[0]: d for d in data["old_districts"]}
+        for w in data["old_wards"]:
+            w[3] = plain(w[3])
         self.old_wards = {w[0]: w for w in data["old_wards"]}
         self.old_of_district: dict[int, list[list]] = defaultdict(list)  # type: ignore[type-arg]
         for w in data["old_wards"]:
@@ -299,7 +306,7 @@ def ambiguous(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # t
         same = {
             c
             for o in lists.old_wards.values()
-            if fold(o[3]) == fold(w[3]) and lists.old_districts[o[1]][1] == op
+            if fold(o[3]) == fold(w[3]) and lists.old_districts[o[1]][1] == op and o[4] == w[4]
             for c in o[7]
         }
         if len(same) > 1 and not lists.new_same_name(lists.wards[w[7][0]][1], w[3]):
@@ -388,14 +395,14 @@ NONE_TEXTS = [
     "ở thôn {n}, em không nhớ xã",
     "tổ {n} khu phố {n}",
     "xin giúp đỡ, chị em bị lừa sang biên giới",
-    "Q{n} P{n}",
+    "Q{q} P{n}",
 ]
 
 
 def none(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
     province = rng.choice(list(lists.provinces.values()))
     text = rng.choice(NONE_TEXTS).format(
-        p=province[2], s=rng.choice(STREETS), n=rng.randint(1, 30)
+        p=province[2], s=rng.choice(STREETS), n=rng.randint(1, 30), q=rng.randint(13, 40)
     )
     if "{p}" in text or "Q" in text:
         return style(text, rng), None
