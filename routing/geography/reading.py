@@ -102,6 +102,10 @@ class Reader:
     def __init__(self, geo: Geography, province_keys: dict[str, set[int]]) -> None:
         self.geo = geo
         self.new_wards = _index((w.code, w.name) for w in geo.wards.values())
+        self.dashed: dict[str, list[int]] = defaultdict(list)
+        for ward in geo.wards.values():
+            if " - " in ward.name:
+                self.dashed[flat(ward.name)].append(ward.code)
         self.old_wards = _index((w.code, w.name) for w in geo.old_wards.values())
         self.districts = _index((d.code, d.name) for d in geo.old_districts.values())
         self.district_initials: dict[str, dict[str, list[int]]] = defaultdict(
@@ -112,8 +116,10 @@ class Reader:
             short = _bare(d.name)
             if not short[:1].isdigit() and len(short.split()) > 1:
                 self.district_initials[kind][initials(short)].append(d.code)
-        by_name = {d.name: d.code for d in geo.old_districts.values()}
-        self.shorthand = {k: by_name[v] for k, v in CITY_SHORTHAND.items() if v in by_name}
+        by_name = {d.name.lower(): d.code for d in geo.old_districts.values()}
+        self.shorthand = {
+            k: by_name[v.lower()] for k, v in CITY_SHORTHAND.items() if v.lower() in by_name
+        }
         self.provinces: dict[str, set[int]] = defaultdict(set)
         for key, codes in province_keys.items():
             self.provinces[key.replace(" ", "")] |= codes
@@ -131,7 +137,7 @@ class Reader:
         self.city_districts = {
             flat(d.name)
             for d in geo.old_districts.values()
-            if d.name.startswith("Thành phố")
+            if _district_kind(d.name) == "Thành phố"
         } - city_provinces
 
     # -- parts --
@@ -148,12 +154,22 @@ class Reader:
                 joined += keys[end - 1]
                 for part in self._parts_at(keys, start, end, joined):
                     by_end[end].append(part)
+            self._hyphenated(keys, start, n, by_end)
         return by_end
+
+    def _hyphenated(self, keys: list[str], start: int, n: int, by_end: dict[int, list[Part]]) -> None:
+        """2025 names written with a dash ("Xuân Hương - Đà Lạt"), read across the dash."""
+        joined = ""
+        for end in range(start + 1, min(start + MAX_PART + 1, n) + 1):
+            joined += keys[end - 1]
+            codes = self.dashed.get(joined)
+            if codes:
+                by_end[end].append(Part("new_ward", start, end, frozenset(codes)))
 
     def _parts_at(self, keys: list[str], start: int, end: int, joined: str) -> Iterable[Part]:
         before = _marker_before(keys, start)
         numeric = joined.isdigit()
-        if (numeric and before is None) or len(joined) < 2:
+        if (numeric and before is None) or (len(joined) < 2 and not numeric):
             return
         for level, index in (("new_ward", self.new_wards), ("old_ward", self.old_wards)):
             codes = index.get(joined)
@@ -204,7 +220,7 @@ class Reader:
             for commune in parts:
                 if commune.level not in ("new_ward", "old_ward"):
                     continue
-                if not self._may_be_commune(keys, commune, by_end):
+                if not self._may_be_commune(keys, breaks, commune, by_end):
                     continue
                 for reading in self._chains(keys, commune, by_end, end):
                     if not best or reading.parts > best[0].parts:
@@ -223,9 +239,14 @@ class Reader:
         codes = frozenset().union(*(r.codes for r in readings))
         return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span)
 
-    def _may_be_commune(self, keys: list[str], part: Part, by_end: dict[int, list[Part]]) -> bool:
-        """Not a district after "huyện"; not a street's name after a house number."""
-        if part.start == 0:
+    def _may_be_commune(
+        self, keys: list[str], breaks: list[bool], part: Part, by_end: dict[int, list[Part]]
+    ) -> bool:
+        """Not the tail of a longer name ("Lát" in "Đà Lạt"), not a district after "huyện",
+        not a street's name after a house number."""
+        if any(other.start < part.start for other in by_end[part.end]):
+            return False
+        if part.start == 0 or breaks[part.start]:
             return True
         marker = _marker_before(keys, part.start)
         if marker in DISTRICT_MARKERS and not _inside_name(marker, part.start, by_end):
@@ -353,13 +374,13 @@ def _index(rows: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
 
 def _district_kind(name: str) -> str:
     for kind in ("Thành phố", "Thị xã", "Quận", "Huyện"):
-        if name.startswith(kind):
+        if name.lower().startswith(kind.lower()):
             return kind
     return "Huyện"
 
 
 def _bare(name: str) -> str:
     for kind in ("Thành phố ", "Thị xã ", "Quận ", "Huyện "):
-        if name.startswith(kind):
+        if name.lower().startswith(kind.lower()):
             return name[len(kind) :]
     return name
