@@ -157,8 +157,7 @@ def tally(records: list[dict], got: list[int | None]) -> dict[tuple[str, str], C
 def _cell(c: Counter[str]) -> str:
     n = sum(c.values())
     return (
-        f"{100 * c['right'] / n:.1f} / {100 * c['wrong'] / n:.1f} / "
-        f"{100 * c['unresolved'] / n:.1f}"
+        f"{100 * c['right'] / n:.1f} / {100 * c['wrong'] / n:.1f} / {100 * c['unresolved'] / n:.1f}"
     )
 
 
@@ -167,7 +166,8 @@ def table(records: list[dict], results: dict[str, dict]) -> list[str]:  # type: 
     tallies = {name: tally(records, r["got"]) for name, r in results.items()}
     names = list(results)
     lines = [
-        "| set | kind | n | " + " | ".join(f"{n}: right / wrong / unresolved %" for n in names)
+        "| set | kind | n | "
+        + " | ".join(f"{n}: right / wrong / unresolved %" for n in names)
         + " |",
         "|---|---|---|" + "---|" * len(names),
     ]
@@ -237,7 +237,11 @@ def main() -> None:
         if args.wrong:
             for record, got in zip(records, ours["got"], strict=True):
                 if got != record["expected"] and record["set"] != "untouched":
-                    print(verdict(record["expected"], got), got, json.dumps(record, ensure_ascii=False))
+                    print(
+                        verdict(record["expected"], got),
+                        got,
+                        json.dumps(record, ensure_ascii=False),
+                    )
         return
     results = {"hotline111": _engine("ours"), "vietnamadminunits": _engine("peer")}
     ours, peer = results["hotline111"], results["vietnamadminunits"]
@@ -252,7 +256,7 @@ def main() -> None:
             "## Locate: right, wrong and unresolved per kind, beside vietnamadminunits",
             "",
             f"{machine()}.",
-            "`pip install -e \".[bench]\" && python bench/locate.py` (each engine in its own "
+            '`pip install -e ".[bench]" && python bench/locate.py` (each engine in its own '
             "process, network refused; the same texts for both).",
             "",
             "Right: the labelled commune (or nothing, where the label is null: the text cannot "

@@ -12,7 +12,7 @@ things, or a split old commune has several successors, the answer is the candida
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from routing.geography.data import Geography, name_key
@@ -123,9 +123,9 @@ class Reader:
         self.provinces: dict[str, set[int]] = defaultdict(set)
         for key, codes in province_keys.items():
             self.provinces[key.replace(" ", "")] |= codes
-        self.current_provinces = {
-            flat(p.name) for p in geo.provinces.values()
-        } | {k.replace(" ", "") for k in province_keys if k not in geo.old_province_keys}
+        self.current_provinces = {flat(p.name) for p in geo.provinces.values()} | {
+            k.replace(" ", "") for k in province_keys if k not in geo.old_province_keys
+        }
         self.old_province_by_key = {k.replace(" ", ""): c for k, c in geo.old_province_keys.items()}
         self.old_provinces_of_new: dict[int, set[int]] = defaultdict(set)
         for old in geo.old_wards.values():
@@ -157,7 +157,9 @@ class Reader:
             self._hyphenated(keys, start, n, by_end)
         return by_end
 
-    def _hyphenated(self, keys: list[str], start: int, n: int, by_end: dict[int, list[Part]]) -> None:
+    def _hyphenated(
+        self, keys: list[str], start: int, n: int, by_end: dict[int, list[Part]]
+    ) -> None:
         """2025 names written with a dash ("Xuân Hương - Đà Lạt"), read across the dash."""
         joined = ""
         for end in range(start + 1, min(start + MAX_PART + 1, n) + 1):
@@ -205,7 +207,9 @@ class Reader:
                 rest = key[len(prefix) :]
                 found = self.district_initials[kind].get(rest, []) + self.districts.get(rest, [])
                 if found:
-                    return [c for c in found if _district_kind(self.geo.old_districts[c].name) == kind]
+                    return [
+                        c for c in found if _district_kind(self.geo.old_districts[c].name) == kind
+                    ]
         return [self.shorthand[key]] if key in self.shorthand else []
 
     # -- chains --
@@ -265,12 +269,14 @@ class Reader:
         kind = WARD_MARKERS.get(_marker_before(keys, commune.start) or ("",))
         for nxt in self._next(keys, commune.end, by_end, ("district", "province")):
             if commune.level == "old_ward" and nxt.level == "district":
-                olds = [c for c in commune.codes if self.geo.old_wards[c].district_code in nxt.codes]
+                olds = [
+                    c for c in commune.codes if self.geo.old_wards[c].district_code in nxt.codes
+                ]
                 olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                 if not olds:
                     continue
                 districts = {self.geo.old_wards[c].district_code for c in olds}
-                provinces = [
+                provinces: list[Part | None] = [
                     p
                     for p in self._next(keys, nxt.end, by_end, ("province",))
                     if any(self._district_in(d, p) for d in districts)
@@ -279,16 +285,18 @@ class Reader:
                     inside = olds
                     if province is not None:
                         inside = [
-                            c for c in olds if self._district_in(self.geo.old_wards[c].district_code, province)
+                            c
+                            for c in olds
+                            if self._district_in(self.geo.old_wards[c].district_code, province)
                         ]
                     codes = self._successors(inside, province)
                     yield Reading(codes, 3 if province else 2, True, (commune.start, end))
             elif nxt.level == "province":
                 if commune.level == "new_ward":
-                    codes = [c for c in commune.codes if self._new_in(c, nxt)]
-                    codes = _typed(codes, kind, lambda c: self.geo.wards[c].kind)
-                    if codes:
-                        yield Reading(frozenset(codes), 2, False, (commune.start, end))
+                    news = [c for c in commune.codes if self._new_in(c, nxt)]
+                    news = _typed(news, kind, lambda c: self.geo.wards[c].kind)
+                    if news:
+                        yield Reading(frozenset(news), 2, False, (commune.start, end))
                 else:
                     olds = [
                         c
@@ -321,7 +329,9 @@ class Reader:
         old_province = self.geo.old_districts[district].old_province_code
         if province.old_province is not None and old_province == province.old_province:
             return True
-        return province.current and bool(self.geo.old_province_to_new[old_province] & province.codes)
+        return province.current and bool(
+            self.geo.old_province_to_new[old_province] & province.codes
+        )
 
     def _new_in(self, code: int, province: Part) -> bool:
         if self.geo.wards[code].province_code not in province.codes:
@@ -338,7 +348,7 @@ class Reader:
         return frozenset(codes)
 
 
-def _typed(codes: list[int], kind: str | None, kind_of) -> list[int]:  # type: ignore[no-untyped-def]
+def _typed(codes: list[int], kind: str | None, kind_of: Callable[[int], str]) -> list[int]:
     """Narrow to the marker's unit type when some have it ("xã" before a name)."""
     if not kind or len(codes) < 2:
         return codes

@@ -28,24 +28,92 @@ PER_KIND = 110
 
 # Streets named after people and dates: many old wards bear the same names.
 STREETS = [
-    "Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Lê Duẩn", "Hùng Vương", "Quang Trung",
-    "Nguyễn Văn Cừ", "Lê Đức Thọ", "Trưng Nữ Vương", "Hai Bà Trưng", "Lý Thường Kiệt",
-    "Phan Chu Trinh", "Nguyễn Huệ", "Điện Biên Phủ", "Trần Phú", "Võ Thị Sáu", "Nguyễn Du",
-    "Bạch Đằng", "Hoàng Diệu", "Phạm Văn Đồng", "Nguyễn Thị Minh Khai", "Cách Mạng Tháng Tám",
-    "Nguyễn Văn Linh", "Lê Văn Sỹ", "Tôn Đức Thắng", "Nguyễn Chí Thanh", "Lạc Long Quân",
-    "Âu Cơ", "Kim Mã", "Giải Phóng", "Trường Chinh", "Phan Đình Phùng", "Lê Thánh Tông",
-    "Ngô Quyền", "Lý Tự Trọng", "Nguyễn Tất Thành", "Võ Văn Kiệt", "30 Tháng 4",
-    "3 Tháng 2", "Lê Hồng Phong", "Trần Quang Khải", "Nguyễn Đình Chiểu", "Hoàng Văn Thụ",
-    "Phan Bội Châu", "Nguyễn Công Trứ", "Lê Lai", "Tô Hiến Thành", "Lý Thái Tổ",
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Nguyễn Trãi",
+    "Lê Duẩn",
+    "Hùng Vương",
+    "Quang Trung",
+    "Nguyễn Văn Cừ",
+    "Lê Đức Thọ",
+    "Trưng Nữ Vương",
+    "Hai Bà Trưng",
+    "Lý Thường Kiệt",
+    "Phan Chu Trinh",
+    "Nguyễn Huệ",
+    "Điện Biên Phủ",
+    "Trần Phú",
+    "Võ Thị Sáu",
+    "Nguyễn Du",
+    "Bạch Đằng",
+    "Hoàng Diệu",
+    "Phạm Văn Đồng",
+    "Nguyễn Thị Minh Khai",
+    "Cách Mạng Tháng Tám",
+    "Nguyễn Văn Linh",
+    "Lê Văn Sỹ",
+    "Tôn Đức Thắng",
+    "Nguyễn Chí Thanh",
+    "Lạc Long Quân",
+    "Âu Cơ",
+    "Kim Mã",
+    "Giải Phóng",
+    "Trường Chinh",
+    "Phan Đình Phùng",
+    "Lê Thánh Tông",
+    "Ngô Quyền",
+    "Lý Tự Trọng",
+    "Nguyễn Tất Thành",
+    "Võ Văn Kiệt",
+    "30 Tháng 4",
+    "3 Tháng 2",
+    "Lê Hồng Phong",
+    "Trần Quang Khải",
+    "Nguyễn Đình Chiểu",
+    "Hoàng Văn Thụ",
+    "Phan Bội Châu",
+    "Nguyễn Công Trứ",
+    "Lê Lai",
+    "Tô Hiến Thành",
+    "Lý Thái Tổ",
 ]
-HOUSES = ["{a}", "{a}/{b}", "{a}/{b}/{c}", "số {a}", "{a}A", "K{b}/{a}", "hẻm {a}",
-          "ngõ {a}", "kiệt {b}", "{a} đường", "{b}/{a}"]
-HAMLETS = ["thôn {n}", "ấp {n}", "tổ {n}", "TDP {n}", "KP {n}", "KP.{n}", "khu phố {n}",
-           "tổ dân phố {n}", "xóm {n}", "khóm {n}"]
+HOUSES = [
+    "{a}",
+    "{a}/{b}",
+    "{a}/{b}/{c}",
+    "số {a}",
+    "{a}A",
+    "K{b}/{a}",
+    "hẻm {a}",
+    "ngõ {a}",
+    "kiệt {b}",
+    "{a} đường",
+    "{b}/{a}",
+]
+HAMLETS = [
+    "thôn {n}",
+    "ấp {n}",
+    "tổ {n}",
+    "TDP {n}",
+    "KP {n}",
+    "KP.{n}",
+    "khu phố {n}",
+    "tổ dân phố {n}",
+    "xóm {n}",
+    "khóm {n}",
+]
 WRAPPERS = [
-    "{a}", "{a}", "{a}", "địa chỉ: {a}", "em ở {a}, bố em đánh em", "nhà em ở {a}",
-    "có bé bị bạo hành tại {a}, mong giúp đỡ", "dc {a}", "{a}. Cần hỗ trợ gấp",
-    "cháu bé ở {a} bị bỏ đói", "Địa chỉ nhà: {a}",
+    "{a}",
+    "{a}",
+    "{a}",
+    "địa chỉ: {a}",
+    "em ở {a}, bố em đánh em",
+    "nhà em ở {a}",
+    "có bé bị bạo hành tại {a}, mong giúp đỡ",
+    "dc {a}",
+    "{a}. Cần hỗ trợ gấp",
+    "cháu bé ở {a} bị bỏ đói",
+    "Địa chỉ nhà: {a}",
 ]
 HCM_CITY = ["HCM", "TP.HCM", "TPHCM", "SG", "Sài Gòn", "tp hcm", "Hồ Chí Minh", ""]
 HN_CITY = ["HN", "Hà Nội", "Ha Noi", "TP Hà Nội", ""]
@@ -71,7 +139,8 @@ class Lists:
     """The snapshot, indexed for composing cases."""
 
     def __init__(self) -> None:
-        data = json.load(gzip.open(UNITS, "rt", encoding="utf-8"))
+        with gzip.open(UNITS, "rt", encoding="utf-8") as stream:
+            data = json.load(stream)
         self.provinces = {p[0]: p for p in data["provinces"]}
         self.wards = {w[0]: w for w in data["wards"]}
         self.old_provinces = {p[0]: p for p in data["old_provinces"]}
@@ -185,11 +254,25 @@ def _district_short(district: list, rng: random.Random) -> str:  # type: ignore[
     if kind == "Quận":
         if short.isdigit():
             return rng.choice([f"Q{short}", f"Q.{short}", f"Q {short}", f"quận {short}"])
-        return rng.choice([f"Q.{initials(short)}", f"Q.{initials(short)}", f"Q {short}",
-                           f"Q. {short}", f"quận {short}"])
+        return rng.choice(
+            [
+                f"Q.{initials(short)}",
+                f"Q.{initials(short)}",
+                f"Q {short}",
+                f"Q. {short}",
+                f"quận {short}",
+            ]
+        )
     if kind == "Thành phố":
-        return rng.choice([f"TP {initials(short)}", f"TP{initials(short)}",
-                           f"TP. {short}", f"tp {short}", f"TP.{initials(short)}"])
+        return rng.choice(
+            [
+                f"TP {initials(short)}",
+                f"TP{initials(short)}",
+                f"TP. {short}",
+                f"tp {short}",
+                f"TP.{initials(short)}",
+            ]
+        )
     if kind == "Thị xã":
         return rng.choice([f"TX {short}", f"TX.{short}", f"thị xã {short}"])
     return rng.choice([f"H. {short}", f"huyện {short}", f"H.{short}"])
@@ -206,9 +289,17 @@ def city_shorthand(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:
     short = w[3]
     number = short.split()[-1] if short.startswith("Phường") else None
     if number:
-        ward_text = rng.choice([f"P{number}", f"P.{number}", f"F{number}", f"P {number}",
-                                f"phường {number}", f"F.{number}", f"P.0{number}"
-                                if len(number) == 1 else f"P.{number}"])
+        ward_text = rng.choice(
+            [
+                f"P{number}",
+                f"P.{number}",
+                f"F{number}",
+                f"P {number}",
+                f"phường {number}",
+                f"F.{number}",
+                f"P.0{number}" if len(number) == 1 else f"P.{number}",
+            ]
+        )
     else:
         ward_text = rng.choice([f"P. {short}", f"P.{short}", f"phường {short}", f"F.{short}"])
     district_text = _district_short(district, rng)
@@ -228,9 +319,7 @@ def city_shorthand(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:
     sep = rng.choice([" ", ", ", ", ", " - ", ","])
     text = sep.join(p for p in parts if p)
     text = text if rng.random() < 0.5 else fold(text) if rng.random() < 0.5 else text.upper()
-    return rng.choice(WRAPPERS).format(a=text), expected(
-        lists, lists.old_successors(w[1], short)
-    )
+    return rng.choice(WRAPPERS).format(a=text), expected(lists, lists.old_successors(w[1], short))
 
 
 def street_first(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
@@ -277,9 +366,9 @@ def ambiguous(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # t
             w = named_old_ward(lists, rng, trap=False)
             op = lists.old_districts[w[1]][1]
             same = [
-                o for o in lists.old_wards.values()
-                if fold(o[3]) == fold(w[3]) and lists.old_districts[o[1]][1] == op
-                and o[1] != w[1]
+                o
+                for o in lists.old_wards.values()
+                if fold(o[3]) == fold(w[3]) and lists.old_districts[o[1]][1] == op and o[1] != w[1]
             ]
             if same:
                 break
@@ -335,9 +424,7 @@ def run_together(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  
 
 
 def old_province(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
-    merged = [
-        p for code, p in lists.old_provinces.items() if code not in lists.provinces
-    ]
+    merged = [p for code, p in lists.old_provinces.items() if code not in lists.provinces]
     old = rng.choice(merged)
     districts = [d for d in lists.old_districts.values() if d[1] == old[0]]
     if rng.random() < 0.5:
@@ -356,15 +443,14 @@ def old_province(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  
         }
     district = rng.choice(districts)
     wards = [
-        w for w in lists.old_of_district[district[0]]
+        w
+        for w in lists.old_of_district[district[0]]
         if not w[3][-1].isdigit()
         and sum(fold(o[3]) == fold(w[3]) for o in lists.old_of_district[district[0]]) == 1
     ]
     w = rng.choice(wards)
     parts = [f"{w[4].lower()} {w[3]}", _district_word(district, rng), old[2]]
-    return rng.choice(WRAPPERS).format(a=style(join(parts, rng), rng)), expected(
-        lists, set(w[7])
-    )
+    return rng.choice(WRAPPERS).format(a=style(join(parts, rng), rng)), expected(lists, set(w[7]))
 
 
 def new(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
@@ -443,8 +529,13 @@ def main() -> None:
             count += 1
             record_id = f"addr-{kind}-{count:03d}"
             rows.append(
-                {"id": record_id, "kind": kind, "split": split_of(record_id), "text": text,
-                 "expected": label}
+                {
+                    "id": record_id,
+                    "kind": kind,
+                    "split": split_of(record_id),
+                    "text": text,
+                    "expected": label,
+                }
             )
     with OUT.open("w", encoding="utf-8") as out:
         for row in rows:
