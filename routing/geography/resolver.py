@@ -6,8 +6,12 @@ narrow everything else; a district, a "thị trấn" or a province that no longe
 an old (pre-July-2025) address, which is resolved among the old communes and carried to
 the new one through the official map. Names are matched exactly on folded keys, then
 fuzzily (Jaro-Winkler on spaceless keys, with a margin over the runner-up) inside the
-narrowed candidates. One commune is returned only when nothing else fits as well; a wrong
-commune sends police to the wrong place, so ties come back as candidates.
+narrowed candidates. Beside that marker pass, the text is read as chains of nested parts
+(reading.py: commune, old district, province, in both systems); a chain that names a
+commune decides, and a chain that leaves several (a split old commune, two readings of the
+same length) turns the answer into candidates. One commune is returned only when nothing
+else fits as well; a wrong commune sends police to the wrong place, so ties come back as
+candidates.
 """
 
 from __future__ import annotations
