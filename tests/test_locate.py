@@ -121,6 +121,10 @@ def test_a_street_is_not_the_commune(resolver: Resolver, geography) -> None:  # 
         assert result.ward_code == 31120, street  # Phường An Hòa (Ninh Kiều) -> Cái Khế
 
 
+def test_a_school_named_after_a_commune_is_not_the_commune(resolver: Resolver) -> None:
+    assert resolver.resolve("con tôi học trường Lê Lợi, Hà Nội").ward_code is None
+
+
 @pytest.mark.parametrize(
     ("text", "ward"),
     [

@@ -48,8 +48,12 @@ HAMLET_WORDS = {
     "thon", "ap", "to", "xom", "khom", "kp", "tdp", "ban", "buon", "khu", "pho", "doi", "cum",
     "lang", "khoi", "bon", "soc", "khuvuc",
 }  # fmt: skip
-# A name right after these is a street or a hamlet, never the commune.
-NOT_A_COMMUNE_AFTER = {"duong", "ngo", "hem", "kiet", "ngach", "pho", "ap", "thon", "xom"}
+# A name right after these is a street, a hamlet, a school, a hospital, a market or a
+# bridge (often named after the commune, not always in it): never read as the commune.
+NOT_A_COMMUNE_AFTER = {
+    "duong", "ngo", "hem", "kiet", "ngach", "pho", "ap", "thon", "xom", "truong", "vien",
+    "cho", "cau", "ty", "chua", "nha",
+}  # fmt: skip
 # City shorthand that is not a province alias: the old city it names.
 CITY_SHORTHAND = {
     "bmt": "Thành phố Buôn Ma Thuột",
