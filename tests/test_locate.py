@@ -106,6 +106,12 @@ def test_handwritten_addresses(resolver: Resolver, record: dict) -> None:  # typ
         ("so 42 3 thang 2, xuan thoi son, hoc mon, ho chi minh", "Xã Xuân Thới Sơn"),
         ("Phường Xuân Hương - Đà Lạt, Lâm Đồng", "Phường Xuân Hương - Đà Lạt"),
         ("P. Tân Lợi, TP BMT", "Phường Buôn Ma Thuột"),
+        # English unit words, before or after the name.
+        ("Ward 15, Go Vap District, Ho Chi Minh City", "Phường An Hội Đông"),
+        ("123 Nguyen Trai, Ward 7, District 5, HCMC, Vietnam", "Phường An Đông"),
+        ("Commune Tam Phuoc, Phu Ninh District, Quang Nam Province", "Xã Tây Hồ"),
+        # A street ending in "Kiệt" (a person's name) before a 2025 commune.
+        ("em ở 116 Võ Văn Kiệt Lạc Thủy Phú Thọ vn", "Xã Lạc Thủy"),
     ],
 )
 def test_chains(resolver: Resolver, geography, text: str, ward: str) -> None:  # type: ignore[no-untyped-def]
@@ -119,6 +125,22 @@ def test_a_street_is_not_the_commune(resolver: Resolver, geography) -> None:  # 
     for street in ("Quang Trung", "Trần Phú", "Lê Lợi"):
         result = resolver.resolve(f"288 {street}, An Hòa, Ninh Kiều, Cần Thơ")
         assert result.ward_code == 31120, street  # Phường An Hòa (Ninh Kiều) -> Cái Khế
+
+
+def test_a_new_commune_named_after_the_old_district_after_an_unknown_name(  # type: ignore[no-untyped-def]
+    resolver: Resolver, geography
+) -> None:
+    # "Hòa Thuận Đông" (merged before 2025, not in the lists) then "Hải Châu": the old
+    # district as likely as the 2025 ward of that name: candidates, not a guess.
+    for text in (
+        "hòa thuận đông, hải châu, đà nẵng",
+        "trung nu vuong phuong hoa thuan dong hai chau da nang vn",
+    ):
+        result = resolver.resolve(text)
+        assert result.ward_code is None, text
+        assert 20242 in {c.ward_code for c in result.candidates}
+    for text in ("Hải Châu, Đà Nẵng", "12 Lê Lợi, Hải Châu, Đà Nẵng", "phường Hải Châu, Đà Nẵng"):
+        assert resolver.resolve(text).ward_code == 20242, text
 
 
 def test_a_school_named_after_a_commune_is_not_the_commune(resolver: Resolver) -> None:

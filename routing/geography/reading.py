@@ -29,6 +29,8 @@ WARD_MARKERS = {
     ("thi", "tran"): "Thị trấn",
     ("tt",): "Thị trấn",
     ("dac", "khu"): "Đặc khu",
+    ("ward",): "Phường",
+    ("commune",): "Xã",
 }
 # The unit types a district marker can stand for ("tp" is a city: a district or a province).
 DISTRICT_MARKERS = {
@@ -40,9 +42,14 @@ DISTRICT_MARKERS = {
     ("tx",): {"Thị xã"},
     ("thanh", "pho"): {"Thành phố"},
     ("tp",): {"Thành phố"},
+    ("district",): {"Quận", "Huyện"},
+    ("dist",): {"Quận", "Huyện"},
 }
 PROVINCE_MARKERS = {("tinh",), ("thanh", "pho"), ("tp",)}
 CITY = {("thanh", "pho"), ("tp",)}
+# English unit words after a name ("Go Vap District", "Tan Phong Ward", "Quang Nam Province").
+POSTFIX = {"ward": "ward", "commune": "ward", "district": "district", "dist": "district",
+           "province": "province", "city": "province"}  # fmt: skip
 # A number after these is a hamlet's (a commune's name may follow); after others, a house's.
 HAMLET_WORDS = {
     "thon", "ap", "to", "xom", "khom", "kp", "tdp", "ban", "buon", "khu", "pho", "doi", "cum",
@@ -51,9 +58,12 @@ HAMLET_WORDS = {
 # A name right after these is a street, a hamlet, a school, a hospital, a market or a
 # bridge (often named after the commune, not always in it): never read as the commune.
 NOT_A_COMMUNE_AFTER = {
-    "duong", "ngo", "hem", "kiet", "ngach", "pho", "ap", "thon", "xom", "truong", "vien",
+    "duong", "ngo", "ngach", "pho", "ap", "thon", "xom", "truong", "vien",
     "cho", "cau", "ty", "chua", "nha",
 }  # fmt: skip
+STREET_WORDS = {"so", "duong", "ngo", "hem", "kiet", "ngach", "k", "pho", "lo", "can", "nha"}
+# Words that lead in to an address ("em ở Hải Châu"), not a part of it.
+LEAD_INS = {"o", "tai", "ve", "thuoc", "den", "gan", "tu", "vuc", "chi", "dc", "nha", "em"}
 # City shorthand that is not a province alias: the old city it names.
 CITY_SHORTHAND = {
     "bmt": "Thành phố Buôn Ma Thuột",
@@ -230,7 +240,7 @@ class Reader:
                     continue
                 if not self._may_be_commune(keys, breaks, commune, by_end):
                     continue
-                for reading in self._chains(keys, commune, by_end, end):
+                for reading in self._chains(keys, breaks, commune, by_end, end):
                     if not best or reading.parts > best[0].parts:
                         best = [reading]
                     elif reading.parts == best[0].parts:
@@ -254,6 +264,9 @@ class Reader:
         not a street's name after a house number."""
         if any(other.start < part.start for other in by_end[part.end]):
             return False
+        after = keys[part.end] if part.end < len(keys) and not breaks[part.end] else ""
+        if POSTFIX.get(after) in ("district", "province") and not _marker_before(keys, part.start):
+            return False  # "Go Vap District"
         if part.start == 0 or breaks[part.start]:
             return True
         marker = _marker_before(keys, part.start)
@@ -268,7 +281,12 @@ class Reader:
         return True
 
     def _chains(
-        self, keys: list[str], commune: Part, by_end: dict[int, list[Part]], end: int
+        self,
+        keys: list[str],
+        breaks: list[bool],
+        commune: Part,
+        by_end: dict[int, list[Part]],
+        end: int,
     ) -> Iterable[Reading]:
         kind = WARD_MARKERS.get(_marker_before(keys, commune.start) or ("",))
         for nxt in self._next(keys, commune.end, by_end, ("district", "province")):
@@ -299,6 +317,12 @@ class Reader:
                 if commune.level == "new_ward":
                     news = [c for c in commune.codes if self._new_in(c, nxt)]
                     news = _typed(news, kind, lambda c: self.geo.wards[c].kind)
+                    if (
+                        news
+                        and kind is None
+                        and self._after_a_part(keys, breaks, commune.start, commune.end)
+                    ):
+                        news += self._district_successors(keys, commune, nxt)
                     if news:
                         yield Reading(frozenset(news), 2, False, (commune.start, end))
                 else:
@@ -311,14 +335,42 @@ class Reader:
                     if olds:
                         yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
 
+    def _after_a_part(self, keys: list[str], breaks: list[bool], start: int, end: int) -> bool:
+        """An unknown name stands before this one ("Hòa Thuận Đông, Hải Châu"): then this
+        may as well be the old district after its commune. Not after a lead-in ("ở"), a
+        house number and street, or a hamlet, and not when "ward" follows."""
+        if start == 0 or keys[start - 1] in LEAD_INS:
+            return False
+        if end < len(keys) and POSTFIX.get(keys[end]) == "ward":
+            return False
+        segment = start - 1
+        while segment > 0 and not breaks[segment]:
+            segment -= 1
+        return not any(
+            key[:1].isdigit() or key in HAMLET_WORDS or key in STREET_WORDS
+            for key in keys[segment:start]
+        )
+
+    def _district_successors(self, keys: list[str], commune: Part, province: Part) -> list[int]:
+        """The 2025 communes of an old district of the province that bears the same name."""
+        joined = "".join(keys[commune.start : commune.end])
+        codes: list[int] = []
+        for district in self.districts.get(joined, []):
+            if self._district_in(district, province):
+                for old in self.geo.old_wards_of_district.get(district, []):
+                    codes += self.geo.old_wards[old].new_codes
+        return codes
+
     def _next(
         self, keys: list[str], after: int, by_end: dict[int, list[Part]], levels: tuple[str, ...]
     ) -> Iterable[Part]:
         """Parts of the given levels that start right after `after`, past a unit marker."""
-        for gap in (0, 1, 2):
+        for gap in (0, 1, 2, 3):
             start = after + gap
             marker = tuple(keys[after:start])
-            if gap and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
+            if marker[:1] and marker[0] in POSTFIX:
+                marker = marker[1:]  # "Go Vap District, Ho Chi Minh City"
+            if marker and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
                 continue
             if not gap:
                 before = _marker_before(keys, start)

@@ -346,7 +346,7 @@ def street_first(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  
         label = {"province_code": w[1], "ward_code": w[0]}
     text = join([street, *parts], rng)
     if rng.random() < 0.15:
-        text = text.replace(",", "") + " vn"
+        text = " ".join(text.replace(",", " ").split()) + " vn"
     return rng.choice(WRAPPERS).format(a=style(text, rng)), label
 
 
