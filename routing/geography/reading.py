@@ -15,10 +15,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rapidfuzz.distance import JaroWinkler
+
 from routing.geography.data import Geography, name_key
 
 MAX_PART = 5  # tokens in one name ("thi tran nong truong moc chau" is the longest kind)
-MAX_TOKENS = 400  # tokens read; an address comes early and time is bounded
+MAX_TOKENS = 400
+MAX_FUZZY_DISTRICTS = 40  # districts with a commune of the name, compared with a misspelling
+MIN_FUZZY = 5  # letters in a name compared fuzzily
+FUZZY_DISTRICT = 0.92  # tokens read; an address comes early and time is bounded
 WARD_MARKERS = {
     ("xa",): "Xã",
     ("x",): "Xã",
@@ -289,7 +294,10 @@ class Reader:
         end: int,
     ) -> Iterable[Reading]:
         kind = WARD_MARKERS.get(_marker_before(keys, commune.start) or ("",))
-        for nxt in self._next(keys, commune.end, by_end, ("district", "province")):
+        following = list(self._next(keys, commune.end, by_end, ("district", "province")))
+        if commune.level == "old_ward" and not any(p.level == "district" for p in following):
+            following += self._misspelt_district(keys, breaks, commune)
+        for nxt in following:
             if commune.level == "old_ward" and nxt.level == "district":
                 olds = [
                     c for c in commune.codes if self.geo.old_wards[c].district_code in nxt.codes
@@ -334,6 +342,40 @@ class Reader:
                     olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                     if olds:
                         yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
+
+    def _misspelt_district(self, keys: list[str], breaks: list[bool], commune: Part) -> list[Part]:
+        """A slip in the district after an old commune ("Lùng Vai, Mường Khươn"): compared
+        only with the districts that have a commune of that name, so nothing else can fit."""
+        ends_part = commune.end < len(keys) and (
+            breaks[commune.end] or (keys[commune.end],) in DISTRICT_MARKERS
+        )
+        starts_part = (
+            commune.start == 0
+            or breaks[commune.start]
+            or _marker_before(keys, commune.start) in WARD_MARKERS
+        )
+        districts = {self.geo.old_wards[c].district_code for c in commune.codes}
+        if not (ends_part and starts_part) or len(districts) > MAX_FUZZY_DISTRICTS:
+            return []  # an address part of its own, followed by another
+        names = {d: flat(self.geo.old_districts[d].name) for d in districts}
+        found: list[Part] = []
+        for gap in (0, 1, 2):
+            start = commune.end + gap
+            if start >= len(keys) or (
+                gap and tuple(keys[commune.end : start]) not in DISTRICT_MARKERS
+            ):
+                continue
+            joined = ""
+            for end in range(start + 1, min(start + MAX_PART, len(keys)) + 1):
+                if end - 1 > start and breaks[end - 1]:
+                    break
+                joined += keys[end - 1]
+                if len(joined) < MIN_FUZZY or joined.isdigit():
+                    continue
+                for district, name in names.items():
+                    if JaroWinkler.normalized_similarity(joined, name) >= FUZZY_DISTRICT:
+                        found.append(Part("district", start, end, frozenset({district})))
+        return found
 
     def _after_a_part(self, keys: list[str], breaks: list[bool], start: int, end: int) -> bool:
         """An unknown name stands before this one ("Hòa Thuận Đông, Hải Châu"): then this
