@@ -110,6 +110,11 @@ def test_handwritten_addresses(resolver: Resolver, record: dict) -> None:  # typ
         ("Ward 15, Go Vap District, Ho Chi Minh City", "Phường An Hội Đông"),
         ("123 Nguyen Trai, Ward 7, District 5, HCMC, Vietnam", "Phường An Đông"),
         ("Commune Tam Phuoc, Phu Ninh District, Quang Nam Province", "Xã Tây Hồ"),
+        # One slip in the district or the commune of an old triple.
+        ("Lùng Vai, Mường Khươn, Lào Cai", "Xã Bản Lầu"),
+        ("lungg vai, muong khuong, lao cai", "Xã Bản Lầu"),
+        # Quận 2 and Quận 9 joined Thủ Đức city in 2021 and are still written.
+        ("P.Thảo Điền Q2", "Phường An Khánh"),
         # A street ending in "Kiệt" (a person's name) before a 2025 commune.
         ("em ở 116 Võ Văn Kiệt Lạc Thủy Phú Thọ vn", "Xã Lạc Thủy"),
     ],

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from routing.geography.data import Geography, name_key
@@ -23,7 +24,22 @@ MAX_PART = 5  # tokens in one name ("thi tran nong truong moc chau" is the longe
 MAX_TOKENS = 400
 MAX_FUZZY_DISTRICTS = 40  # districts with a commune of the name, compared with a misspelling
 MIN_FUZZY = 5  # letters in a name compared fuzzily
-FUZZY_DISTRICT = 0.92  # tokens read; an address comes early and time is bounded
+FUZZY_DISTRICT = 0.92
+FUZZY_COMMUNE = 0.9
+FUZZY_MARGIN = 0.03
+MARKER_WORDS = {
+    "thanh",
+    "pho",
+    "thi",
+    "xa",
+    "tran",
+    "huyen",
+    "quan",
+    "tinh",
+    "phuong",
+    "tp",
+    "tx",
+}  # tokens read; an address comes early and time is bounded
 WARD_MARKERS = {
     ("xa",): "Xã",
     ("x",): "Xã",
@@ -125,8 +141,13 @@ class Reader:
         for ward in geo.wards.values():
             if " - " in ward.name:
                 self.dashed[flat(ward.name)].append(ward.code)
+        self.old_ward_flat = {w.code: flat(w.name) for w in geo.old_wards.values()}
         self.old_wards = _index((w.code, w.name) for w in geo.old_wards.values())
         self.districts = _index((d.code, d.name) for d in geo.old_districts.values())
+        for number in ("2", "9"):  # merged into Thủ Đức city in 2021; still written
+            self.districts.setdefault(number, []).extend(
+                d.code for d in geo.old_districts.values() if d.name == "Thành phố Thủ Đức"
+            )
         self.district_initials: dict[str, dict[str, list[int]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -238,14 +259,18 @@ class Reader:
         by_end = self.parts(keys, breaks)
         if not by_end:
             return None
+        communes = [
+            part
+            for parts in list(by_end.values())
+            for part in parts
+            if part.level in ("new_ward", "old_ward")
+            and self._may_be_commune(keys, breaks, part, by_end)
+        ]
+        communes += self._misspelt_communes(keys, breaks, by_end)
         best: list[Reading] = []
-        for end, parts in by_end.items():
-            for commune in parts:
-                if commune.level not in ("new_ward", "old_ward"):
-                    continue
-                if not self._may_be_commune(keys, breaks, commune, by_end):
-                    continue
-                for reading in self._chains(keys, breaks, commune, by_end, end):
+        for commune in communes:
+            if True:
+                for reading in self._chains(keys, breaks, commune, by_end, commune.end):
                     if not best or reading.parts > best[0].parts:
                         best = [reading]
                     elif reading.parts == best[0].parts:
@@ -342,6 +367,56 @@ class Reader:
                     olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                     if olds:
                         yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
+
+    def _misspelt_communes(
+        self, keys: list[str], breaks: list[bool], by_end: dict[int, list[Part]]
+    ) -> list[Part]:
+        """A slip in the commune before an old district ("quyynh doi, quynh luu"): compared
+        only with that district's communes, and only where no name is read there already."""
+        found: list[Part] = []
+        districts = [
+            p
+            for parts in list(by_end.values())
+            for p in parts
+            if p.level == "district"
+            and not any(q.level == "province" and q.start == p.start for q in parts)
+        ]  # a provincial city named like its province ("Thanh Hóa") is the province here
+        for district in districts[:MAX_FUZZY_DISTRICTS]:
+            for gap in (0, 1, 2):
+                end = district.start - gap
+                if end <= 0 or (gap and tuple(keys[end : district.start]) not in DISTRICT_MARKERS):
+                    continue
+                if any(p.level == "old_ward" for p in by_end.get(end, [])):
+                    continue
+                codes = [
+                    c for d in district.codes for c in self.geo.old_wards_of_district.get(d, [])
+                ]
+                names = [self.old_ward_flat[c] for c in codes]
+                joined = ""
+                for start in range(end - 1, max(-1, end - MAX_PART - 1), -1):
+                    if start + 1 < end and breaks[start + 1]:
+                        break
+                    joined = keys[start] + joined
+                    opens = (
+                        start == 0 or breaks[start] or _marker_before(keys, start) in WARD_MARKERS
+                    )
+                    if not opens or len(joined) < MIN_FUZZY or joined.isdigit():
+                        continue
+                    if any(keys[i] in MARKER_WORDS for i in (start, end - 1)):
+                        continue  # "thành phố" before "Phan Thiết" is no commune
+                    hits = process.extract(
+                        joined,
+                        names,
+                        scorer=JaroWinkler.normalized_similarity,
+                        limit=2,
+                        score_cutoff=FUZZY_COMMUNE - FUZZY_MARGIN,
+                    )
+                    if not hits or hits[0][1] < FUZZY_COMMUNE:
+                        continue
+                    if len(hits) > 1 and hits[0][1] - hits[1][1] < FUZZY_MARGIN:
+                        continue
+                    found.append(Part("old_ward", start, end, frozenset({codes[hits[0][2]]})))
+        return found
 
     def _misspelt_district(self, keys: list[str], breaks: list[bool], commune: Part) -> list[Part]:
         """A slip in the district after an old commune ("Lùng Vai, Mường Khươn"): compared

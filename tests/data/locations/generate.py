@@ -495,6 +495,75 @@ def none(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: 
     return style(text, rng), None
 
 
+def english(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
+    """ "Ward 15, Go Vap District, Ho Chi Minh City", "Commune X, Y District, Z Province"."""
+    w = named_old_ward(lists, rng, trap=False) if rng.random() < 0.6 else _numbered(lists, rng)
+    district = lists.old_districts[w[1]]
+    province = lists.old_province(w)
+    unit = "Ward" if w[4] == "Phường" else "Commune" if w[4] == "Xã" else "Town"
+    name = fold(w[3]).title()
+    if name.startswith("Phuong "):
+        ward = f"Ward {name.split()[-1]}"
+    else:
+        ward = rng.choice([f"{name} {unit}", f"{unit} {name}", name])
+    dname = fold(district[3]).title()
+    if dname.startswith("Quan ") and dname[-1].isdigit():
+        dname = dname.split()[-1]  # "Quận 6" -> "District 6"
+    dist = f"District {dname}" if dname.isdigit() else rng.choice(
+        [f"{dname} District", f"{dname} Dist.", f"{dname} District"]
+    )
+    if district[4] == "Thành phố" and not dname.isdigit():
+        dist = rng.choice([f"{dname} City", f"{dname} District"])
+    pname = fold(province[2]).title()
+    prov = {79: rng.choice(["Ho Chi Minh City", "HCMC", "HCM City"]), 1: "Hanoi"}.get(
+        province[0], rng.choice([f"{pname} Province", pname])
+    )
+    parts = [ward, dist, prov]
+    if rng.random() < 0.3:
+        parts.insert(0, f"{rng.randint(1, 300)} {fold(rng.choice(STREETS)).title()} Street")
+    if rng.random() < 0.3:
+        parts.append("Vietnam")
+    return ", ".join(parts), expected(lists, lists.old_successors(w[1], w[3]))
+
+
+def _numbered(lists: Lists, rng: random.Random) -> list:  # type: ignore[type-arg]
+    numbered = [w for w in lists.old_wards.values() if w[3].startswith("Phường ")]
+    return rng.choice(numbered)
+
+
+def full_form(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
+    """Every unit with its type word, with or without commas: "Xã A Huyện B Tỉnh C"."""
+    w = named_old_ward(lists, rng, trap=rng.random() < 0.5)
+    district = lists.old_districts[w[1]]
+    province = lists.old_province(w)
+    parts = [w[2].split(" (")[0], district[2], province[1]]
+    if rng.random() < 0.4:
+        parts.insert(0, hamlet(rng))
+    sep = rng.choice([" ", " ", ", ", " - "])
+    return style(sep.join(parts), rng), expected(lists, lists.old_successors(w[1], w[3]))
+
+
+def typo(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # type: ignore[type-arg]
+    """An old triple with one slip (a letter dropped, doubled or swapped) in one name."""
+    w = named_old_ward(lists, rng, trap=False)
+    district = lists.old_districts[w[1]]
+    parts = [fold(w[3]), fold(district[3]), fold(lists.old_province(w)[2])]
+    which = rng.choice([0, 1])
+    word = parts[which]
+    if len(word) < 6:
+        return typo(lists, rng)
+    i = rng.randint(1, len(word) - 2)
+    slip = rng.choice(["drop", "double", "swap"])
+    if slip == "drop":
+        word = word[:i] + word[i + 1 :]
+    elif slip == "double":
+        word = word[:i] + word[i] + word[i:]
+    else:
+        word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    parts[which] = word
+    return join(parts, rng), expected(lists, lists.old_successors(w[1], w[3]))
+
+
 KINDS = {
     "old_triple": old_triple,
     "city_shorthand": city_shorthand,
@@ -504,6 +573,9 @@ KINDS = {
     "old_province": old_province,
     "new": new,
     "none": none,
+    "english": english,
+    "full_form": full_form,
+    "typo": typo,
 }
 
 
