@@ -509,8 +509,10 @@ def english(lists: Lists, rng: random.Random) -> tuple[str, dict | None]:  # typ
     dname = fold(district[3]).title()
     if dname.startswith("Quan ") and dname[-1].isdigit():
         dname = dname.split()[-1]  # "Quận 6" -> "District 6"
-    dist = f"District {dname}" if dname.isdigit() else rng.choice(
-        [f"{dname} District", f"{dname} Dist.", f"{dname} District"]
+    dist = (
+        f"District {dname}"
+        if dname.isdigit()
+        else rng.choice([f"{dname} District", f"{dname} Dist.", f"{dname} District"])
     )
     if district[4] == "Thành phố" and not dname.isdigit():
         dist = rng.choice([f"{dname} City", f"{dname} District"])
