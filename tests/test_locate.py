@@ -148,6 +148,13 @@ def test_a_new_commune_named_after_the_old_district_after_an_unknown_name(  # ty
         assert resolver.resolve(text).ward_code == 20242, text
 
 
+def test_an_answer_outside_the_district_named_is_no_answer(resolver: Resolver) -> None:
+    # Cà Mau city had no "Phường 3" left by 2024; Bạc Liêu city's Phường 3 is in the 2025
+    # province of Cà Mau, but not in the city the text names.
+    result = resolver.resolve("Phường 3, TP. Cà Mau")
+    assert result.ward_code is None and result.province_code == 96
+
+
 def test_a_school_named_after_a_commune_is_not_the_commune(resolver: Resolver) -> None:
     assert resolver.resolve("con tôi học trường Lê Lợi, Hà Nội").ward_code is None
 

@@ -119,6 +119,9 @@ class Reading:
     parts: int
     old: bool
     span: tuple[int, int]
+    # The 2025 communes of the old districts named with a marker ("TP. Cà Mau", "Q.5"),
+    # None when no district is so named: an answer outside them contradicts the text.
+    within: frozenset[int] | None = None
 
 
 def flat(name: str) -> str:
@@ -275,8 +278,9 @@ class Reader:
                         best = [reading]
                     elif reading.parts == best[0].parts:
                         best.append(reading)
+        within = self._within_marked_districts(keys, by_end)
         if not best:
-            return None
+            return Reading(frozenset(), 0, False, (0, 0), within) if within else None
         # The same chain read with a longer commune name ("Hòa Thuận Đông" over "Thuận Đông").
         widest: dict[int, Reading] = {}
         for reading in best:
@@ -285,7 +289,23 @@ class Reader:
                 widest[reading.span[1]] = reading
         readings = list(widest.values())
         codes = frozenset().union(*(r.codes for r in readings))
-        return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span)
+        return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span, within)
+
+    def _within_marked_districts(
+        self, keys: list[str], by_end: dict[int, list[Part]]
+    ) -> frozenset[int] | None:
+        """Successors of every old commune of the districts named after a district marker."""
+        codes: set[int] = set()
+        for parts in list(by_end.values()):
+            for part in parts:
+                if part.level != "district":
+                    continue
+                if _marker_before(keys, part.start) not in DISTRICT_MARKERS:
+                    continue
+                for district in part.codes:
+                    for old in self.geo.old_wards_of_district.get(district, []):
+                        codes.update(self.geo.old_wards[old].new_codes)
+        return frozenset(codes) if codes else None
 
     def _may_be_commune(
         self, keys: list[str], breaks: list[bool], part: Part, by_end: dict[int, list[Part]]

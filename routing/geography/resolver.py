@@ -465,8 +465,17 @@ class Resolver:
     ) -> LocationResult:
         """The chain reading where it names a commune; the marker pass where it agrees or
         where the chain leaves a choice it can settle."""
-        if reading is None or not reading.codes:
+        if reading is None:
             return result
+        if not reading.codes:
+            if result.ward_code is None or reading.within is None:
+                return result
+            if result.ward_code in reading.within:
+                return result
+            # "Phường 3, TP. Cà Mau": the district named says elsewhere; not a guess.
+            return LocationResult(
+                result.province_code, None, 0.3, result.candidates, result.matched, "text"
+            )
         if result.ward_code is not None and reading.codes == {result.ward_code}:
             return result
         start, end = reading.span
