@@ -6,8 +6,12 @@ narrow everything else; a district, a "thị trấn" or a province that no longe
 an old (pre-July-2025) address, which is resolved among the old communes and carried to
 the new one through the official map. Names are matched exactly on folded keys, then
 fuzzily (Jaro-Winkler on spaceless keys, with a margin over the runner-up) inside the
-narrowed candidates. One commune is returned only when nothing else fits as well; a wrong
-commune sends police to the wrong place, so ties come back as candidates.
+narrowed candidates. Beside that marker pass, the text is read as chains of nested parts
+(reading.py: commune, old district, province, in both systems); a chain that names a
+commune decides, and a chain that leaves several (a split old commune, two readings of the
+same length) turns the answer into candidates. One commune is returned only when nothing
+else fits as well; a wrong commune sends police to the wrong place, so ties come back as
+candidates.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from routing.geography.data import Geography, name_key
+from routing.geography.reading import Reader, Reading
 from triage.text import fold, normalize
 
 MAX_TEXT = 8_000  # longer texts are cut: a place is named early, and time is bounded
@@ -213,6 +218,7 @@ class Resolver:
         self.current_province_keys = {name_key(p.name) for p in geography.provinces.values()}
         self.long_province_keys = [k for k in self.province_keys if len(k) >= 4]
         self._old_cache: dict[tuple[frozenset[int], frozenset[int]], dict[str, list[int]]] = {}
+        self.reader = Reader(geography, self.province_keys)
 
     def new_index_for(self, provinces: set[int]) -> dict[str, list[int]]:
         """2025 communes by key, inside the named provinces (all when none is named)."""
@@ -444,12 +450,38 @@ class Resolver:
     # ---- text ---------------------------------------------------------------------------
 
     def _resolve_text(self, text: str) -> LocationResult:
-        text = unicodedata.normalize("NFC", text[:MAX_TEXT])
+        # "THON 2_EANAM_EAHLEO": an underscore separates parts (and keeps offsets).
+        text = unicodedata.normalize("NFC", text[:MAX_TEXT]).replace("_", ",")
         tokens = tokenize(text)
         if not tokens:
             return NOTHING
         scan = _Scan(self, text, tokens)
-        return scan.run()
+        result = scan.run()
+        reading = self.reader.read(scan.keys, [t.breaks_before for t in tokens])
+        return self._combine(result, reading, text, tokens)
+
+    def _combine(
+        self, result: LocationResult, reading: Reading | None, text: str, tokens: list[Token]
+    ) -> LocationResult:
+        """The chain reading where it names a commune; the marker pass where it agrees or
+        where the chain leaves a choice it can settle."""
+        if reading is None:
+            return result
+        if not reading.codes:
+            if result.ward_code is None or reading.within is None:
+                return result
+            if result.ward_code in reading.within:
+                return result
+            # "Phường 3, TP. Cà Mau": the district named says elsewhere; not a guess.
+            return LocationResult(
+                result.province_code, None, 0.3, result.candidates, result.matched, "text"
+            )
+        if result.ward_code is not None and reading.codes == {result.ward_code}:
+            return result
+        start, end = reading.span
+        matched = text[tokens[start].start : tokens[end - 1].end]
+        cap = 0.9 if reading.parts >= 3 else 0.85
+        return self._result({c: 1.0 for c in reading.codes}, matched, set(), cap)
 
     def _candidate(self, code: int, score: float) -> Candidate:
         ward = self.geo.wards[code]
