@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """The errors that mean bad input or a bad setting, not a bug."""
     from pydantic import ValidationError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     from intake.store.auth import UserError
     from routing.plan import RoutingPolicyError
@@ -150,13 +150,14 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         UnicodeDecodeError,
         ValidationError,
         OperationalError,
+        ArgumentError,
     )
 
 
 def _one_line(exc: BaseException) -> str:
     """The error as one line a person can act on."""
     from pydantic import ValidationError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     if isinstance(exc, ValidationError):
         problems = [
@@ -164,6 +165,8 @@ def _one_line(exc: BaseException) -> str:
             for error in exc.errors()
         ]
         return "bad setting: " + "; ".join(problems)
+    if isinstance(exc, ArgumentError):
+        return f"bad HOTLINE_DATABASE_URL: {exc}"
     if isinstance(exc, OperationalError):
         return f"the database is not usable: {str(exc.orig).strip().splitlines()[0]}"
     if isinstance(exc, FileNotFoundError):

@@ -23,14 +23,16 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
         result = read_directory(args.file, load_geography(settings.config_dir / "geography"))
     except ValueError as exc:  # not UTF-8, or not gzip
         fail(str(exc))
-    if result.rejected:
-        for rejected in result.rejected:
-            unit = f" unit {rejected.unit_id}" if rejected.unit_id else ""
-            print(f"{args.file}:{rejected.line}:{unit} {rejected.reason}", file=sys.stderr)
-        fail(
-            f"{len(result.rejected)} bad rows in {args.file}: nothing was loaded "
-            "(fix them and import again)"
-        )
+    rows = [
+        f"{args.file}:{r.line}:{f' unit {r.unit_id}:' if r.unit_id else ''} {r.reason}"
+        for r in result.rejected
+    ]
+    if len(rows) == 1:
+        fail(f"{rows[0]} (nothing was loaded)")
+    if rows:
+        for row in rows:
+            print(f"hotline111: error: {row}", file=sys.stderr)
+        fail(f"{len(rows)} bad rows in {args.file}: nothing was loaded (fix them, import again)")
     if args.check:
         say(render_import_report(result) + " (checked only: nothing was loaded)")
         return 0
