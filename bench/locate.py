@@ -28,15 +28,16 @@ sys.path.insert(0, str(REPO))
 from bench.common import machine, percentile, rss_mb  # noqa: E402
 from tests.live import free_port, start_service, stop  # noqa: E402
 
-DATASETS = REPO.parent / "shared" / "datasets"
+LOCATIONS = REPO / "tests" / "data" / "locations" / "locations_dev.jsonl"
+TIPS = REPO / "tests" / "data" / "triage" / "tips_dev.jsonl"
 
 
 def _texts() -> list[tuple[str, int | None]]:
     rows = []
-    for line in (DATASETS / "locations_dev.jsonl").read_text().splitlines():
+    for line in LOCATIONS.read_text().splitlines():
         record = json.loads(line)
         rows.append((record["text"], (record["expected"] or {}).get("ward_code")))
-    for line in (DATASETS / "tips_dev.jsonl").read_text().splitlines():
+    for line in TIPS.read_text().splitlines():
         record = json.loads(line)
         rows.append((record["text"], record["expected"]["ward_code"]))
     return rows

@@ -105,7 +105,7 @@ def cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from channels.base import ChannelError
-    from channels.telegram import TelegramAdapter
+    from channels.registry import spec_of
     from intake.services import build_services
 
     built = build_services(settings)
@@ -116,10 +116,9 @@ def cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
         for channel, adapter in built.adapters.items():
             try:
                 if args.channels_command == "set-webhook":
-                    if isinstance(adapter, TelegramAdapter):
-                        url = base + "/webhooks/telegram"
-                        await adapter.set_webhook(url)
-                        say(f"telegram: webhook set to {url}")
+                    register_webhook = spec_of(channel).set_webhook
+                    if register_webhook is not None:
+                        say(f"{channel}: webhook set to {await register_webhook(adapter, base)}")
                     continue
                 await adapter.check_credentials()
                 say(f"{channel}: credentials work")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from channels.base import Channel
+from channels.registry import alert_channels
 from intake.pipeline.incidents import add_event
 from intake.store import jobs
 from intake.store.crypto import Cipher
@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 
 # Which directory column holds a unit's handle on each channel.
 CONTACT_COLUMN = {
-    Channel.TELEGRAM: Unit.telegram_chat_id,
-    Channel.ZALO: Unit.zalo_user_id,
-    Channel.SMS: Unit.phone,
+    spec.channel: getattr(Unit, spec.unit_contact)
+    for spec in alert_channels()
+    if spec.acknowledges and spec.unit_contact
 }
 
 
