@@ -113,18 +113,38 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(sub)
     operations.register(sub)
 
-    triage = sub.add_parser("triage", help="score JSON lines {id, text} (no database)")
+    triage = sub.add_parser(
+        "triage",
+        help="score JSON lines {id, text} (no database)",
+        description="Score tips with the rules in config/triage/: one JSON object "
+        '{"id", "text"} a line in, one result (level, categories, reasons) a line out.',
+    )
     triage.add_argument("--jsonl", default=None, help="input file (default: stdin)")
     triage.set_defaults(func=cmd_triage)
     triage_sub = triage.add_subparsers(dest="triage_command")
-    evaluate = triage_sub.add_parser("eval", help="evaluate the rules on a labelled file")
+    evaluate = triage_sub.add_parser(
+        "eval",
+        help="evaluate the rules on a labelled file",
+        description="Score a labelled set and print recall, precision and accuracy by level "
+        "and the worst misses first, e.g. tests/data/triage/tips_dev.jsonl.",
+    )
     evaluate.add_argument("file", type=Path, help="JSON lines {id, text, level, ...}")
     evaluate.set_defaults(func=cmd_triage_eval)
-    feedback = triage_sub.add_parser("export-feedback", help="operators' level changes as JSONL")
+    feedback = triage_sub.add_parser(
+        "export-feedback",
+        help="operators' level changes as JSONL",
+        description="The incidents whose level an operator changed, with the reason, as "
+        "labelled JSON lines.",
+    )
     feedback.add_argument("--out", type=Path, default=None, help="output file (default: stdout)")
     feedback.set_defaults(func=cmd_export_feedback)
 
-    locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
+    locate = sub.add_parser(
+        "locate",
+        help="resolve JSON lines {id, text} to communes",
+        description="Resolve places in tips to 2025 communes: one JSON object "
+        '{"id", "text", optional "latitude", "longitude"} a line in, one result a line out.',
+    )
     locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
     locate.set_defaults(func=cmd_locate)
     return parser
