@@ -27,19 +27,21 @@ COLUMNS = [
     "email",
 ]
 KINDS = ", ".join(kind.value for kind in UnitKind)
+_KIND_LINES = "\n".join(f"                    {kind.value}" for kind in UnitKind)
 # The format, as `hotline111 directory import --help` and the README show it.
 FORMAT = f"""\
 A UTF-8 CSV (or .csv.gz) with this header line, in any order:
   {",".join(COLUMNS)}
   unit_id           1-64 letters, digits or _.:- ; unique (a re-import updates by id)
-  kind              one of: {KINDS}
+  kind              one of:
+{_KIND_LINES}
   name              shown in alerts and the console
   province_code     2025 province code (empty only for hotline_supervisor)
   ward_code         2025 commune code: required for commune_police,
                     commune_social_worker and border_guard_post; empty for provincial kinds
   telegram_chat_id  where alerts go by Telegram (a chat id, may be negative)
   zalo_user_id      where alerts go by Zalo (digits)
-  phone             SMS alerts and escalation calls (0912..., +84912...)
+  phone             where alerts go by SMS (0912..., +84912...)
   email             contact shown in the console
 A unit needs one of telegram_chat_id, zalo_user_id or phone to be alerted.
 Example: config/directory/sample.csv"""

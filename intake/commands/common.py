@@ -25,6 +25,12 @@ class CommandError(Exception):
     """Bad input a person can fix: printed as one line, exit status 2, no traceback."""
 
 
+class DescribedFormatter(
+    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """Defaults shown, and a description laid out by hand kept as it is written."""
+
+
 class Parser(argparse.ArgumentParser):
     """Shows defaults in --help and reports a usage error as one line (exit status 2).
 

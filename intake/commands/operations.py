@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
-from intake.commands.common import database, fail, say, services
+from intake.commands.common import DescribedFormatter, database, fail, say, services
 from intake.settings import Settings
 
 
@@ -151,10 +152,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     importer = directory_sub.add_parser(
         "import",
         help="load a directory CSV (or .csv.gz)",
-        description="Load units from a CSV, updating those with the same unit_id. Every row "
-        "is checked first; if any is bad, each bad row is printed (file:line: reason), "
-        "nothing is loaded and the exit status is 2.\n\n" + FORMAT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(
+            "Load units from a CSV, updating those with the same unit_id. Every row is "
+            "checked first; if any is bad, each bad row is printed (file:line: reason), "
+            "nothing is loaded and the exit status is 2.",
+            width=88,
+        )
+        + "\n\n"
+        + FORMAT,
+        formatter_class=DescribedFormatter,
     )
     importer.add_argument("file", type=Path, help="the CSV (or .csv.gz) file")
     importer.add_argument("--check", action="store_true", help="only check the file; load nothing")
