@@ -139,7 +139,11 @@ _LIVE = (
 def _live_state(db: Database, token_id: int) -> tuple[str, str | None] | None:
     """The account's role and unit while the token is not revoked and the account is
     active, else None: one indexed read on the driver's cursor."""
-    statement = _LIVE.format("?" if db.is_sqlite else "%s")
-    with db.read_engine.connect() as connection:
-        rows = driver_rows(connection, statement, [token_id])
+    if db.is_sqlite:
+        with db.read_engine.connect() as connection:
+            rows = driver_rows(connection, _LIVE.format("?"), [token_id])
+    else:
+        # This thread's autocommit connection: no ping, BEGIN or ROLLBACK around the read.
+        with db.single_statements() as connection:
+            rows = driver_rows(connection, _LIVE.format("%s"), [token_id])
     return (rows[0][0], rows[0][1]) if rows else None
