@@ -21,7 +21,7 @@ from bench.common import machine  # noqa: E402
 from triage import classify, load_rules  # noqa: E402
 from triage.phrases import words  # noqa: E402
 
-TIPS = REPO.parent / "shared" / "datasets" / "tips_dev.jsonl"
+TIPS = REPO / "tests" / "data" / "triage" / "tips_dev.jsonl"
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from channels.base import (
     WebhookReply,
 )
 from channels.prompts import HELP, RECEIVED, UNSUPPORTED, WELCOME, ack_reference
+from channels.registry import ChannelConfig, ChannelSpec, register
 from channels.telegram_request import AiohttpRequest
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -263,3 +264,40 @@ class TelegramAdapter(ChannelAdapter):
             await self.bot.get_me()
         except TelegramError as exc:
             raise ChannelError(f"telegram token does not work: {type(exc).__name__}") from exc
+
+
+def _build(config: ChannelConfig) -> TelegramAdapter | None:
+    """The Telegram adapter when the bot token and the webhook secret are set."""
+    token, secret = config.value("TELEGRAM_BOT_TOKEN"), config.value("TELEGRAM_SECRET_TOKEN")
+    if not (token and secret):
+        return None
+    return TelegramAdapter(
+        token=token,
+        secret_token=secret,
+        api_base_url=config.value("TELEGRAM_API_BASE_URL") or TELEGRAM_API,
+    )
+
+
+async def _set_webhook(adapter: ChannelAdapter, base_url: str) -> str:
+    """Register /webhooks/telegram, with the secret Telegram sends back."""
+    url = base_url.rstrip("/") + "/webhooks/telegram"
+    assert isinstance(adapter, TelegramAdapter)
+    await adapter.set_webhook(url)
+    return url
+
+
+SPEC = register(
+    ChannelSpec(
+        channel=Channel.TELEGRAM,
+        label="Telegram",
+        settings=("TELEGRAM_BOT_TOKEN", "TELEGRAM_SECRET_TOKEN"),
+        options=("TELEGRAM_API_BASE_URL",),
+        routes=("/telegram",),
+        build=_build,
+        unit_contact="telegram_chat_id",
+        replies=True,
+        acknowledges=True,
+        malformed_status=200,  # Telegram retries any other answer
+        set_webhook=_set_webhook,
+    )
+)

@@ -30,6 +30,7 @@ from channels.base import (
     WebhookReply,
 )
 from channels.prompts import RECEIVED, ack_reference
+from channels.registry import ChannelConfig, ChannelSpec, register
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -157,3 +158,36 @@ class TwilioSmsAdapter(ChannelAdapter):
             )
         except Exception as exc:
             raise ChannelError(f"twilio credentials do not work: {type(exc).__name__}") from exc
+
+
+def _build(config: ChannelConfig) -> TwilioSmsAdapter | None:
+    """The SMS adapter when Twilio's account, token and sending number are set."""
+    sid, token = config.value("TWILIO_ACCOUNT_SID"), config.value("TWILIO_AUTH_TOKEN")
+    number = config.value("TWILIO_FROM_NUMBER")
+    if not (sid and token and number):
+        return None
+    return TwilioSmsAdapter(
+        account_sid=sid,
+        auth_token=token,
+        from_number=number,
+        api_base_url=config.value("TWILIO_API_BASE_URL") or TWILIO_API,
+    )
+
+
+SPEC = register(
+    ChannelSpec(
+        channel=Channel.SMS,
+        label="SMS",
+        settings=(
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_FROM_NUMBER",
+        ),
+        options=("TWILIO_API_BASE_URL",),
+        routes=("/twilio/sms",),
+        build=_build,
+        unit_contact="phone",
+        replies=True,
+        acknowledges=True,
+    )
+)

@@ -30,6 +30,7 @@ from channels.base import (
     SendResult,
     WebhookReply,
 )
+from channels.registry import ChannelConfig, ChannelSpec, register
 from channels.twilio_sms import form_params, verify_twilio
 
 VOICE = {"language": "vi-VN", "voice": "Google.vi-VN-Standard-A"}
@@ -235,3 +236,27 @@ class TwilioVoiceAdapter(ChannelAdapter):
 
     async def check_credentials(self) -> None:
         return None  # the IVR only answers Twilio's requests; SMS checks the account
+
+
+def _build(config: ChannelConfig) -> TwilioVoiceAdapter | None:
+    """The voice adapter when Twilio's account and token are set."""
+    token = config.value("TWILIO_AUTH_TOKEN")
+    if not (config.value("TWILIO_ACCOUNT_SID") and token):
+        return None
+    return TwilioVoiceAdapter(
+        auth_token=token,
+        operator_phone=config.value("HOTLINE_OPERATOR_PHONE"),
+        public_base_url=config.public_base_url,
+    )
+
+
+SPEC = register(
+    ChannelSpec(
+        channel=Channel.VOICE,
+        label="Cuộc gọi",
+        settings=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+        options=("HOTLINE_OPERATOR_PHONE",),
+        routes=("/twilio/voice", "/twilio/voice/{step}"),
+        build=_build,
+    )
+)

@@ -22,7 +22,8 @@ from channels.base import (
     SignatureError,
 )
 from channels.prompts import ack_reference
-from channels.zalo_client import ZaloClient
+from channels.registry import ChannelConfig, ChannelSpec, register
+from channels.zalo_client import ZALO_API, ZALO_OAUTH, TokenPair, ZaloClient
 
 MEDIA_EVENTS = {
     "user_send_image": "image",
@@ -132,3 +133,53 @@ class ZaloAdapter(ChannelAdapter):
 
     async def check_credentials(self) -> None:
         await self.client.oa_info()
+
+
+def _build(config: ChannelConfig) -> ZaloAdapter | None:
+    """The Zalo adapter when the app and the Official Account's secrets are set."""
+    app_id = config.value("ZALO_APP_ID")
+    app_secret, oa_secret = config.value("ZALO_APP_SECRET"), config.value("ZALO_OA_SECRET_KEY")
+    if not (app_id and app_secret and oa_secret):
+        return None
+    # Zalo's refresh token is single use: once rotated, the stored pair is the live one.
+    stored = config.load_tokens(TOKENS)
+    access, refresh = stored or (
+        config.value("ZALO_ACCESS_TOKEN") or "",
+        config.value("ZALO_REFRESH_TOKEN") or "",
+    )
+
+    def keep(tokens: TokenPair) -> None:
+        config.save_tokens(TOKENS, tokens.access_token, tokens.refresh_token)
+
+    client = ZaloClient(
+        app_id=app_id,
+        app_secret=app_secret,
+        tokens=TokenPair(access, refresh),
+        api_base_url=config.value("ZALO_API_BASE_URL") or ZALO_API,
+        oauth_base_url=config.value("ZALO_OAUTH_BASE_URL") or ZALO_OAUTH,
+        on_refresh=keep,
+    )
+    return ZaloAdapter(app_id=app_id, oa_secret_key=oa_secret, client=client)
+
+
+TOKENS = "zalo"  # the stored token pair's name
+SPEC = register(
+    ChannelSpec(
+        channel=Channel.ZALO,
+        label="Zalo",
+        settings=("ZALO_APP_ID", "ZALO_APP_SECRET", "ZALO_OA_SECRET_KEY"),
+        options=(
+            "ZALO_ACCESS_TOKEN",
+            "ZALO_REFRESH_TOKEN",
+            "ZALO_API_BASE_URL",
+            "ZALO_OAUTH_BASE_URL",
+        ),
+        routes=("/zalo",),
+        build=_build,
+        unit_contact="zalo_user_id",
+        replies=True,
+        acknowledges=True,
+        malformed_status=200,  # Zalo retries any other answer
+        confirm_by_message=True,  # its webhook answer carries no text
+    )
+)

@@ -186,3 +186,19 @@ def _directory(db: Database) -> list[Finding]:
             )
         ]
     return []
+
+
+def refuse_to_start(settings: Settings) -> str | None:
+    """In production, the fatal findings that must stop `serve` or `worker` (None: go)."""
+    if not settings.production:
+        return None
+    db = Database(settings.database_url)
+    try:
+        found = fatal(examine(settings, db))
+    finally:
+        db.dispose()
+    if not found:
+        return None
+    return "refusing to start in production (HOTLINE_PRODUCTION=true):\n" + "\n".join(
+        str(f) for f in found
+    )

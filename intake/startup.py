@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy.engine import make_url
 
-from channels.base import Channel
+from channels.registry import providers, specs
 from intake.pipeline.context import Services
 
 log = logging.getLogger("hotline111")
@@ -24,11 +24,15 @@ def announce(services: Services, *, host: str, port: int) -> None:
     url = make_url(settings.database_url)
     log.info("database: %s (%s)", url.get_backend_name(), url.render_as_string(hide_password=True))
     log.info("serving on http://%s:%s (public base %s)", host, port, settings.public_base_url)
-    providers = (Channel.VOICE, Channel.SMS, Channel.TELEGRAM, Channel.ZALO)
-    enabled = [str(c) for c in providers if c in services.adapters]
-    disabled = [str(c) for c in providers if c not in services.adapters]
-    log.info("channels enabled: %s", ", ".join(enabled + ["web_form", "api"]))
-    log.info("channels disabled (credentials missing): %s", ", ".join(disabled) or "none")
+    built_in = [str(s.channel) for s in specs() if s.build is None]
+    enabled = [str(s.channel) for s in providers() if s.channel in services.adapters]
+    disabled = [
+        f"{s.channel} (set {', '.join(s.settings)})"
+        for s in providers()
+        if s.channel not in services.adapters
+    ]
+    log.info("channels enabled: %s", ", ".join(enabled + built_in))
+    log.info("channels disabled (credentials missing): %s", "; ".join(disabled) or "none")
     log.info(
         "geography: %d provinces, %d communes; workers: %s",
         len(services.geography.provinces),

@@ -26,6 +26,25 @@ COLUMNS = [
     "phone",
     "email",
 ]
+KINDS = ", ".join(kind.value for kind in UnitKind)
+_KIND_LINES = "\n".join(f"                    {kind.value}" for kind in UnitKind)
+# The format, as `hotline111 directory import --help` and the README show it.
+FORMAT = f"""\
+A UTF-8 CSV (or .csv.gz) with this header line, in any order:
+  {",".join(COLUMNS)}
+  unit_id           1-64 letters, digits or _.:- ; unique (a re-import updates by id)
+  kind              one of:
+{_KIND_LINES}
+  name              shown in alerts and the console
+  province_code     2025 province code (empty only for hotline_supervisor)
+  ward_code         2025 commune code: required for commune_police,
+                    commune_social_worker and border_guard_post; empty for provincial kinds
+  telegram_chat_id  where alerts go by Telegram (a chat id, may be negative)
+  zalo_user_id      where alerts go by Zalo (digits)
+  phone             where alerts go by SMS (0912..., +84912...)
+  email             contact shown in the console
+A unit needs one of telegram_chat_id, zalo_user_id or phone to be alerted.
+Example: config/directory/sample.csv"""
 _UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CHAT_ID = re.compile(r"^-?\d{1,20}$")
@@ -80,7 +99,7 @@ def _row(row: dict[str, str], ward_province: dict[int, int], provinces: set[int]
     try:
         kind = UnitKind(row["kind"])
     except ValueError as exc:
-        raise ValueError(f"unknown kind {row['kind']!r}") from exc
+        raise ValueError(f"unknown kind {row['kind']!r} (valid: {KINDS})") from exc
     if not row["name"]:
         raise ValueError("name is empty")
     province = _int(row["province_code"], "province_code")
@@ -122,7 +141,11 @@ def parse_directory(
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        result.rejected.append(Rejected(1, "", f"header lacks columns: {', '.join(missing)}"))
+        result.rejected.append(
+            Rejected(
+                1, "", f"header lacks columns: {', '.join(missing)} (expected: {','.join(COLUMNS)})"
+            )
+        )
         return result
     seen: set[str] = set()
     for row in reader:

@@ -101,7 +101,7 @@ def test_cli_user_token_and_export(monkeypatch, tmp_path, capsys, database_url) 
     )
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a-long-password\n"))
     assert (
-        cli(["user", "create", "--username", "cs", "--role", "police", "--password-stdin"]) == 1
+        cli(["user", "create", "--username", "cs", "--role", "police", "--password-stdin"]) == 2
     )  # police need a unit
     capsys.readouterr()
     assert cli(["token", "create", "--username", "lan"]) == 0
@@ -109,7 +109,7 @@ def test_cli_user_token_and_export(monkeypatch, tmp_path, capsys, database_url) 
     out = tmp_path / "feedback.jsonl"
     assert cli(["triage", "export-feedback", "--out", str(out)]) == 0
     assert out.read_text() == ""
-    assert cli(["token", "create", "--username", "nobody"]) == 1
+    assert cli(["token", "create", "--username", "nobody"]) == 2
 
 
 def test_route_explain_works_on_a_fresh_checkout(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

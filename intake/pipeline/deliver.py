@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, OutboundMessage, SendError
+from channels.registry import alert_channels, spec_of
 from intake.pipeline.context import Services
 from intake.store import jobs
 from intake.store.db import built_once
@@ -74,11 +75,7 @@ def _send_all(services: Services, messages: list[OutboundMessage]) -> list[str |
 
 def unit_contacts(unit: Unit, order: tuple[str, ...]) -> list[tuple[Channel, str]]:
     """The unit's contacts on the channels it has, in the policy's order."""
-    handles = {
-        Channel.TELEGRAM: unit.telegram_chat_id,
-        Channel.ZALO: unit.zalo_user_id,
-        Channel.SMS: unit.phone,
-    }
+    handles = {spec.channel: getattr(unit, spec.unit_contact or "") for spec in alert_channels()}
     return [
         (Channel(name), handle)
         for name in order
@@ -359,7 +356,7 @@ def send_reply(services: Services, job: ClaimedJob) -> None:
         handle = services.cipher.decrypt(tipster.handle) if tipster else None
         channel = Channel(message.channel)
         text = message.text
-    if not handle or channel not in (Channel.TELEGRAM, Channel.ZALO, Channel.SMS):
+    if not handle or not spec_of(channel).replies:
         with services.db.writer(durable=False) as session:
             stored = session.get(Message, int(key))
             if stored is not None:

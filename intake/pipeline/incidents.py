@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
+from channels.registry import specs
 from intake.pipeline.responders import take_unit_message, unit_for_sender
 from intake.store import jobs
 from intake.store.crypto import Cipher
@@ -29,7 +30,7 @@ from intake.store.timeline import add_event
 
 log = logging.getLogger(__name__)
 
-CHAT_CHANNELS = {Channel.SMS, Channel.TELEGRAM, Channel.ZALO}
+CHAT_CHANNELS = frozenset(spec.channel for spec in specs() if spec.replies)
 ANONYMOUS_CHANNELS = {Channel.API, Channel.WEB_FORM}
 NOT_INCIDENTS = {MessageKind.EVENT, MessageKind.COMMAND, MessageKind.ACK}
 

@@ -14,7 +14,8 @@ import re
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from channels.base import Channel, InboundMessage, MessageKind
+from channels.base import InboundMessage, MessageKind
+from channels.registry import alert_channels
 from intake.pipeline.acknowledge import acknowledge
 from intake.store.crypto import Cipher
 from intake.store.models import OPEN_STATUSES, Assignment, InboxItem, Incident, Unit
@@ -24,11 +25,11 @@ from triage.text import fold
 
 log = logging.getLogger(__name__)
 
-# Which directory column holds a unit's handle on each channel.
+# Which directory column holds a unit's handle on each channel units answer on.
 CONTACT_COLUMN = {
-    Channel.TELEGRAM: Unit.telegram_chat_id,
-    Channel.ZALO: Unit.zalo_user_id,
-    Channel.SMS: Unit.phone,
+    spec.channel: getattr(Unit, spec.unit_contact)
+    for spec in alert_channels()
+    if spec.acknowledges and spec.unit_contact
 }
 REFERENCE = re.compile(r"\b111-\d{4}-\d{3,6}\b")
 # A unit's own outcome, by the words it starts its message with (folded, no diacritics).

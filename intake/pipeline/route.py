@@ -11,6 +11,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from channels.base import Channel
+from channels.registry import specs
 from intake.pipeline.acknowledge import escalation_key
 from intake.pipeline.alerts import alert_text
 from intake.pipeline.assess import Analysis, analyse, apply
@@ -39,7 +40,7 @@ ROUTABLE = {Status.TRIAGED, Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRE
 WRITE_TURN_SECONDS = 0.005
 ASSIGNMENTS = cast(Table, Assignment.__table__)
 EVENTS = cast(Table, Event.__table__)
-CHAT_CHANNELS = {Channel.TELEGRAM, Channel.ZALO, Channel.SMS}
+CHAT_CHANNELS = frozenset(spec.channel for spec in specs() if spec.replies)
 ASK_LOCATION = (
     "Tổng đài 111 đã nhận tin của bạn (mã {reference}). Bạn cho biết việc này xảy ra ở "
     "đâu: thôn/xóm, xã/phường, tỉnh/thành phố? / Where is this happening (commune, province)?"

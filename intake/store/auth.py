@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.store.crypto import hash_token
+from intake.store.db import Database, driver_rows
 from intake.store.models import ApiToken, Assignment, Role, User
 
 UNIT_ROLES = {Role.POLICE, Role.SOCIAL_WORKER}
@@ -62,14 +63,8 @@ def create_token(*, session: Session, username: str) -> str:
 
 def user_for_token(*, session: Session, token: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
-    row = session.scalars(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
-        )
-    ).first()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    found = _token_and_user(session=session, token=token)
+    return found[1] if found else None
 
 
 def may_see(*, session: Session, user: User, incident_id: int) -> bool:
@@ -86,22 +81,69 @@ def may_see(*, session: Session, user: User, incident_id: int) -> bool:
 
 
 class TokenCache:
-    """Recently checked bearer tokens (a revoked token stops working within `ttl` seconds)."""
+    """Bearer tokens recently checked, so that a request need not load its user again.
+
+    A cached token is still checked at each use, with one indexed read of the token's and
+    its account's state (no ORM): a revoked token or a disabled account fails at its next
+    request, whichever process revoked it.
+    """
 
     def __init__(self, ttl: float = 30.0, size: int = 1024) -> None:
         self.ttl, self.size = ttl, size
-        self._entries: dict[str, tuple[float, User]] = {}
+        self._entries: dict[str, tuple[float, int, User]] = {}
         self._lock = threading.Lock()
 
-    def get(self, token: str) -> User | None:
+    def user_for(self, db: Database, token: str) -> User | None:
+        """The active user the token belongs to, or None (blocking: call off the loop)."""
+        key = hash_token(token)
         with self._lock:
-            entry = self._entries.get(hash_token(token))
-        if entry is None or entry[0] < time.monotonic():
+            entry = self._entries.get(key)
+        if entry is not None and entry[0] >= time.monotonic():
+            state = _live_state(db, entry[1])
+            if state == (entry[2].role, entry[2].unit_id):
+                return entry[2]
+            with self._lock:
+                self._entries.pop(key, None)
+            if state is None:
+                return None  # revoked, or the account disabled
+            # the role or unit changed: load the user again
+        with db.reader() as session:
+            found = _token_and_user(session=session, token=token)
+        if found is None:
             return None
-        return entry[1]
-
-    def put(self, token: str, user: User) -> None:
+        token_id, user = found
         with self._lock:
             if len(self._entries) >= self.size:
                 self._entries.clear()
-            self._entries[hash_token(token)] = (time.monotonic() + self.ttl, user)
+            self._entries[key] = (time.monotonic() + self.ttl, token_id, user)
+        return user
+
+
+def _token_and_user(*, session: Session, token: str) -> tuple[int, User] | None:
+    row = session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
+        )
+    ).first()
+    if row is None or not row.user.active:
+        return None
+    return row.id, row.user
+
+
+_LIVE = (
+    "SELECT u.role, u.unit_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "WHERE t.id = {0} AND NOT t.revoked AND u.active"
+)
+
+
+def _live_state(db: Database, token_id: int) -> tuple[str, str | None] | None:
+    """The account's role and unit while the token is not revoked and the account is
+    active, else None: one indexed read on the driver's cursor."""
+    if db.is_sqlite:
+        with db.read_engine.connect() as connection:
+            rows = driver_rows(connection, _LIVE.format("?"), [token_id])
+    else:
+        # This thread's autocommit connection: no ping, BEGIN or ROLLBACK around the read.
+        with db.single_statements() as connection:
+            rows = driver_rows(connection, _LIVE.format("%s"), [token_id])
+    return (rows[0][0], rows[0][1]) if rows else None

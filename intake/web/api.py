@@ -24,7 +24,7 @@ from intake.pipeline.feedback import overrule_level
 from intake.pipeline.incidents import StaleVersionError, TransitionError, change_status
 from intake.pipeline.route import route_incident
 from intake.store import audit
-from intake.store.auth import UNIT_ROLES, may_see, user_for_token
+from intake.store.auth import UNIT_ROLES, may_see
 from intake.store.models import Assignment, Incident, Role, Status, User
 from intake.web.schemas import (
     Acknowledge,
@@ -63,20 +63,10 @@ class BearerUser(HTTPBearer):
         if not token or scheme.lower() != "bearer":
             raise HTTPException(401, "bearer token required", {"WWW-Authenticate": "Bearer"})
         services = services_of(request)
-        user = services.token_cache.get(token)
-        if user is None:
-            user = await run_in_threadpool(_user_for_token, services, token)
+        user = await run_in_threadpool(services.token_cache.user_for, services.db, token)
         if user is None:
             raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
         return user
-
-
-def _user_for_token(services: Services, token: str) -> User | None:
-    with services.db.reader() as session:
-        user = user_for_token(session=session, token=token)
-    if user is not None:
-        services.token_cache.put(token, user)
-    return user
 
 
 bearer_user = BearerUser(auto_error=False, scheme_name="HTTPBearer")

@@ -19,7 +19,7 @@ from intake.pipeline.context import Services
 from intake.pipeline.worker import Worker
 from intake.services import build_services
 from intake.settings import Settings
-from intake.web import api, console, tips, webform, webhooks
+from intake.web import api, console, docs, tips, webform, webhooks
 from intake.web.metrics import registry_for
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         # 413 for a body over the limit, declared or not, before a handler holds all of it.
         max_body_size=settings.max_body_bytes,
+        docs_url=None,  # served by intake/web/docs.py with local assets
+        redoc_url=None,
     )
     app.state.services = services
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(webhooks.router)
     app.include_router(webform.router)
     console.install(app)
+    docs.install(app)
     app.add_middleware(
         _console_sessions,
         secret_key=services.cipher.session_key,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,15 +19,13 @@ from channels.base import (
     SignatureError,
 )
 from channels.prompts import RECEIVED
+from channels.registry import providers, spec_of
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import queue_reply
 from intake.pipeline.inbox import Accepted, Submission, store_malformed
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], include_in_schema=False)
-
-# Telegram and Zalo retry anything but 200, so a malformed body they signed gets 200.
-ANSWER_MALFORMED_WITH_200 = {Channel.TELEGRAM, Channel.ZALO}
 
 
 def _raw_request(request: Request, body: bytes, services: Services) -> RawRequest:
@@ -51,7 +49,7 @@ def _store(
 ) -> Response:
     """Store the messages durably, then build the provider's answer."""
     results = services.intake.store_now(Submission(parsed.messages, body))
-    if adapter.channel == Channel.ZALO:
+    if spec_of(adapter.channel).confirm_by_message:
         _confirm_by_message(services, results)
     services.wakeup.set()
     reply = adapter.reply_after_store(parsed, tuple(r.reference for r in results))
@@ -77,7 +75,7 @@ def _store_malformed(services: Services, channel: Channel, body: bytes, error: s
         store_malformed(
             session=session, cipher=services.cipher, channel=channel, raw_body=body, error=error
         )
-    status = 200 if channel in ANSWER_MALFORMED_WITH_200 else 400
+    status = spec_of(channel).malformed_status  # 200 for providers that retry all else
     return Response(f"malformed request: {error}", status_code=status, media_type="text/plain")
 
 
@@ -109,31 +107,20 @@ async def _stored_or_503(channel: Channel, store: Callable[..., Response], *args
         return Response("temporarily unavailable", status_code=503, media_type="text/plain")
 
 
-@router.post("/twilio/voice")
-async def twilio_voice(request: Request) -> Response:
-    """Twilio Voice: the call starts here (TwiML answer)."""
-    return await handle_webhook(request, Channel.VOICE)
+def _endpoint(channel: Channel) -> Callable[[Request], Awaitable[Response]]:
+    async def webhook(request: Request) -> Response:
+        return await handle_webhook(request, channel)
+
+    return webhook
 
 
-@router.post("/twilio/voice/{step}")
-async def twilio_voice_step(request: Request, step: str) -> Response:
-    """Twilio Voice: IVR steps, recordings and call status (TwiML answers)."""
-    return await handle_webhook(request, Channel.VOICE)
-
-
-@router.post("/twilio/sms")
-async def twilio_sms(request: Request) -> Response:
-    """Twilio Messaging."""
-    return await handle_webhook(request, Channel.SMS)
-
-
-@router.post("/telegram")
-async def telegram(request: Request) -> Response:
-    """Telegram Bot API updates, including alert-button callbacks."""
-    return await handle_webhook(request, Channel.TELEGRAM)
-
-
-@router.post("/zalo")
-async def zalo(request: Request) -> Response:
-    """Zalo OA webhook events."""
-    return await handle_webhook(request, Channel.ZALO)
+# Each channel's routes, as its module declares them (channels/registry.py).
+for _spec in providers():
+    for _path in _spec.routes:
+        router.add_api_route(
+            _path,
+            _endpoint(_spec.channel),
+            methods=["POST"],
+            name=f"webhook {_spec.channel} {_path}",
+            summary=f"{_spec.label} webhook",
+        )

@@ -9,12 +9,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from channels.registry import spec_of
 from intake.pipeline.context import Services
 from intake.store.models import User, utcnow
 from intake.web.console.i18n import EN
 from intake.web.console.session import csrf_token, current_user
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+templates.env.globals["channel_label"] = lambda name: spec_of(name).label  # channels/registry
 
 
 def services_of(request: Request) -> Services:

@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from channels.registry import specs
 from intake.pipeline.acknowledge import acknowledge
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import queue_reply
@@ -165,7 +166,7 @@ def queue_page(request: Request) -> HTMLResponse:
         params=params,
         levels=["P1", "P2", "P3", "P4", "SPAM"],
         statuses=[str(s) for s in OPEN_STATUSES],
-        channels=["voice", "sms", "telegram", "zalo", "web_form", "api"],
+        channels=[spec.channel for spec in specs()],
     )
 
 

@@ -1,15 +1,14 @@
-"""Running the service for a province, from the command line: doctor, backup, restore,
-erase, retention (docs/operations.md)."""
+"""Running the service for a province: doctor, backup, restore, erase, retention
+(docs/operations.md)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
+from intake.commands.common import fail, say
 from intake.doctor import examine, fatal
 from intake.settings import Settings
 from intake.store.backup import BackupError, backup, check, restore
@@ -28,11 +27,6 @@ def _cipher(settings: Settings) -> Cipher:
     return Cipher(secret_for(settings))
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def cmd_doctor(_args: argparse.Namespace, settings: Settings) -> int:
     """Print what is wrong for production; exit 1 when anything is fatal."""
     db = Database(settings.database_url)
@@ -41,26 +35,10 @@ def cmd_doctor(_args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.dispose()
     for finding in findings:
-        print(finding)
+        say(str(finding))
     if not findings:
-        print("no findings: ready for production")
+        say("no findings: ready for production")
     return 1 if fatal(findings) else 0
-
-
-def refuse_to_start(settings: Settings) -> str | None:
-    """In production, the fatal findings that must stop `serve` or `worker` (None: go)."""
-    if not settings.production:
-        return None
-    db = Database(settings.database_url)
-    try:
-        found = fatal(examine(settings, db))
-    finally:
-        db.dispose()
-    if not found:
-        return None
-    return "refusing to start in production (HOTLINE_PRODUCTION=true):\n" + "\n".join(
-        str(f) for f in found
-    )
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,8 +48,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
             database_url=settings.database_url, cipher=_cipher(settings), out=args.out
         )
     except BackupError as exc:
-        return _fail(str(exc))
-    print(
+        fail(str(exc))
+    say(
         f"backup written to {args.out} ({manifest.database}, "
         f"{manifest.counts.get('incidents', 0)} incidents)"
     )
@@ -84,14 +62,14 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     try:
         manifest = check(archive_path=args.file, database_url=settings.database_url, cipher=cipher)
         if not args.yes and _incidents(settings) > 0:
-            return _fail(
+            fail(
                 "the database already holds incidents: stop the service and add --yes to "
                 "replace them with the backup's"
             )
         restore(archive_path=args.file, database_url=settings.database_url, cipher=cipher)
     except BackupError as exc:
-        return _fail(str(exc))
-    print(
+        fail(str(exc))
+    say(
         f"restored {manifest.counts.get('incidents', 0)} incidents from {args.file} "
         f"(taken {manifest.created_at})"
     )
@@ -116,13 +94,13 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
         with db.writer() as session:
             person = session.scalars(select(User).where(User.username == args.by)).first()
             if person is None or not person.active or person.role not in ERASERS:
-                return _fail(f"--by must name an active supervisor or admin ({args.by!r} is not)")
+                fail(f"--by must name an active supervisor or admin ({args.by!r} is not)")
             erase_incident(session=session, reference=args.incident, by=person, reason=args.reason)
     except ErasureError as exc:
-        return _fail(str(exc))
+        fail(str(exc))
     finally:
         db.dispose()
-    print(f"incident {args.incident}: tipster identity and texts erased")
+    say(f"incident {args.incident}: tipster identity and texts erased")
     return 0
 
 
@@ -140,26 +118,28 @@ def cmd_retention(_args: argparse.Namespace, settings: Settings) -> int:
             outcome = apply_retention(session=session, policy=policy)
     finally:
         db.dispose()
-    print(
+    say(
         f"spam incidents erased: {outcome.spam_erased}; identities removed: "
         f"{outcome.identities_erased}; raw provider bodies dropped: {outcome.raw_bodies_dropped}"
     )
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    """The operations commands, added to the `hotline111` parser."""
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """doctor, backup, restore, erase, retention."""
     sub.add_parser(
         "doctor",
         help="what is wrong for production use (exit 1 when anything is fatal)",
-        formatter_class=formatter,
+        description="List what is wrong for production use: demo or short key, SQLite not "
+        "synchronous, public URL not https, channels half configured, directory empty or "
+        "the demo one. Exit status 1 when any finding is fatal (docs/operations.md).",
     ).set_defaults(func=cmd_doctor)
 
     saver = sub.add_parser(
         "backup",
         help="write a backup file of the database (encrypted fields stay encrypted)",
-        formatter_class=formatter,
+        description="Write one zip file: a manifest and the database (SQLite's online "
+        "backup, or pg_dump). Safe while the service runs.",
     )
     saver.add_argument("out", type=Path, help="the backup file to write (must not exist)")
     saver.set_defaults(func=cmd_backup)
@@ -167,7 +147,8 @@ def add_commands(sub: Any) -> None:
     loader = sub.add_parser(
         "restore",
         help="replace the database with a backup's (stop the service first)",
-        formatter_class=formatter,
+        description="Check the backup (format, database kind, schema version, key) before "
+        "anything is overwritten, then replace the database and apply the migrations.",
     )
     loader.add_argument("file", type=Path, help="a file written by `hotline111 backup`")
     loader.add_argument(
@@ -178,7 +159,8 @@ def add_commands(sub: Any) -> None:
     eraser = sub.add_parser(
         "erase",
         help="erase an incident's tipster identity and texts on request (statistics kept)",
-        formatter_class=formatter,
+        description="Remove the tipster's identity and every text of one incident; the "
+        "fields the periodic report counts stay. Audited under the person named by --by.",
     )
     eraser.add_argument("--incident", required=True, help="the incident's reference")
     eraser.add_argument("--by", required=True, help="username of the supervisor or admin")
@@ -188,5 +170,7 @@ def add_commands(sub: Any) -> None:
     sub.add_parser(
         "retention",
         help="apply the retention limits now (HOTLINE_RETAIN_*; the worker does it daily)",
-        formatter_class=formatter,
+        description="Erase spam past HOTLINE_RETAIN_SPAM_DAYS, tipster identities of closed "
+        "incidents past HOTLINE_RETAIN_IDENTITY_MONTHS, raw provider requests past "
+        "HOTLINE_RETAIN_RAW_DAYS (0: keep for ever).",
     ).set_defaults(func=cmd_retention)
