@@ -30,7 +30,13 @@ from channels.base import (
     SendResult,
     WebhookReply,
 )
-from channels.twilio_sms import form_params, verify_twilio
+from channels.twilio_sms import (
+    CALL_SID,
+    RECORDING_SID,
+    form_params,
+    twilio_sid,
+    verify_twilio,
+)
 
 VOICE = {"language": "vi-VN", "voice": "Google.vi-VN-Standard-A"}
 BASE_PATH = "/webhooks/twilio/voice"
@@ -137,8 +143,9 @@ class TwilioVoiceAdapter(ChannelAdapter):
 
     def parse(self, request: RawRequest) -> ParsedRequest:
         params = form_params(request)
-        if not params.get("CallSid"):
-            raise MalformedRequest("CallSid is required")
+        twilio_sid(params, "CallSid", CALL_SID)
+        if params.get("RecordingSid"):
+            twilio_sid(params, "RecordingSid", RECORDING_SID)
         path = request.url.split("?", 1)[0]
         step = path.rstrip("/").rsplit("/", 1)[-1]
         xml = "application/xml"

@@ -91,6 +91,9 @@ def build_adapters(
             on_refresh=_store_zalo_tokens(db, cipher),
         )
         adapters[Channel.ZALO] = ZaloAdapter(
-            app_id=settings.zalo_app_id, oa_secret_key=oa_secret, client=client
+            app_id=settings.zalo_app_id,
+            oa_secret_key=oa_secret,
+            client=client,
+            max_age_seconds=settings.zalo_event_max_age_seconds,
         )
     return adapters

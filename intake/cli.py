@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from intake import keys_cli
 from intake.settings import Settings
+from intake.store.keys import KeyProblem
 from intake.store.migrate import upgrade
 from intake.store.private_logs import PrivateFormatter
 
@@ -156,13 +158,12 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
-    """The database, brought up to date first, and the cipher."""
-    from intake.services import secret_for
-    from intake.store.crypto import Cipher
-    from intake.store.db import Database
+    """The database, brought up to date first, and the cipher (keys checked)."""
+    from intake.services import open_database
 
     upgrade(settings.database_url)
-    return Database(settings.database_url), Cipher(secret_for(settings))
+    db = open_database(settings)
+    return db, db.cipher
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -466,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
     locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
     locate.set_defaults(func=cmd_locate)
+
+    keys_cli.add_parser(sub)
     return parser
 
 
@@ -474,7 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     _configure_logging(settings)
-    code: int = args.func(args, settings)
+    try:
+        code: int = args.func(args, settings)
+    except KeyProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

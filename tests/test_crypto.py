@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.fernet import Fernet
 
-from intake.store.crypto import AEAD_PREFIX, Cipher, _derive
+from intake.store.crypto import AEAD_PREFIX, TAGGED_PREFIX, Cipher, _derive
 
 SECRET = "test-secret-key-for-hotline111"
 CIPHER = Cipher(SECRET)
@@ -18,7 +18,7 @@ CIPHER = Cipher(SECRET)
 )
 def test_text_round_trip(text: str) -> None:
     token = CIPHER.encrypt(text)
-    assert token is not None and token.startswith(AEAD_PREFIX)
+    assert token is not None and token.startswith(TAGGED_PREFIX + "1:")
     plain = text.encode("utf-8", "surrogatepass")
     assert not plain or plain not in token.encode("utf-8", "surrogatepass")
     assert CIPHER.decrypt(token) == text
@@ -60,5 +60,7 @@ def test_tampered_value_is_refused() -> None:
     assert token is not None
     with pytest.raises(ValueError):
         CIPHER.decrypt(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    with pytest.raises(ValueError):
+        CIPHER.decrypt(TAGGED_PREFIX + "1:not base64!")
     with pytest.raises(ValueError):
         CIPHER.decrypt(AEAD_PREFIX + "not base64!")
