@@ -58,10 +58,10 @@ def cmd_keys_status(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 class ProgressBar:
-    """A one-line progress bar on a terminal (a line per table elsewhere)."""
+    """A progress bar on stderr: one line per table, redrawn in place."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream, self.width = stream, width
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream, self.width = stream or sys.stderr, width
         self.table: str | None = None
         self.last = 0.0
 
