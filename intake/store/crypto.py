@@ -85,7 +85,8 @@ class Cipher:
         if len(self._keys) != len(pairs):
             raise ValueError("two keys share one id")
         self.current = self._keys[pairs[-1][0]]
-        self._tagged_bytes = f"{TAGGED_PREFIX}{self.current.id}:".encode()
+        self._tagged_text = f"{TAGGED_PREFIX}{self.current.id}:"
+        self._tagged_bytes = self._tagged_text.encode()
         self._aad = self.current.id.encode()
         # Untagged values: the newest key first (most likely, for a one-key ring).
         self._untagged_order = [
@@ -114,7 +115,7 @@ class Cipher:
             return None
         # "surrogatepass": a lone surrogate (JSON can carry one) comes back as it went in.
         sealed = self._seal(value.encode("utf-8", "surrogatepass"))
-        return self._tagged_bytes.decode() + base64.urlsafe_b64encode(sealed).decode()
+        return self._tagged_text + base64.urlsafe_b64encode(sealed).decode()
 
     def decrypt(self, token: str | None) -> str | None:
         """Decrypt a text; None stays None, a token no configured key opens raises
@@ -213,8 +214,8 @@ def key_id_of(stored: str | bytes | None) -> str | None:
     if isinstance(stored, bytes):
         if not stored.startswith(_TAGGED_PREFIX_BYTES):
             return None
-        key_id, colon, _ = stored[len(_TAGGED_PREFIX_BYTES) :].partition(b":")
-        return key_id.decode("ascii", "replace") if colon else None
+        raw_id, raw_colon, _ = stored[len(_TAGGED_PREFIX_BYTES) :].partition(b":")
+        return raw_id.decode("ascii", "replace") if raw_colon else None
     if not stored.startswith(TAGGED_PREFIX):
         return None
     key_id, colon, _ = stored[len(TAGGED_PREFIX) :].partition(":")
