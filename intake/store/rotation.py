@@ -42,6 +42,7 @@ UNTAGGED = "(no key id)"  # encrypted before key ids: read with whichever key op
 # How each column is stored: "secret" always encrypted (Cipher.decrypt), "bytes" likewise
 # as bytes, "sealed" text that may still be clear, "json" with sealed strings inside.
 _RAW = MetaData()
+PASSES = 3  # a pass that rewrote something is followed by one that checks it is all done
 _STR_PK = String(64)
 
 
@@ -210,17 +211,21 @@ def rotate(
     batches if given (run again to go on)."""
     preflight(db, cipher)
     progress = Progress()
-    for _ in range(3):  # a pass that rewrote something is checked by another one
+    for _ in range(PASSES):
         before = progress.rewritten
         for spec in TABLES:
             if not _rotate_table(db, cipher, spec, batch_size, max_batches, report, progress):
                 return progress
         if progress.rewritten == before:
-            break
-    with db.writer() as session:
-        progress.retired = retire_all_but_current(session, cipher)
-    progress.finished = True
-    return progress
+            # A pass found nothing to rewrite: no process writes with an older key.
+            with db.writer() as session:
+                progress.retired = retire_all_but_current(session, cipher)
+            progress.finished = True
+            return progress
+    raise KeyProblem(
+        "values are still being written with an older key: configure the new key, last in "
+        "HOTLINE_SECRET_KEYS, on every serve and worker, then run the rotation again"
+    )
 
 
 def _rotate_table(
