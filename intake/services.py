@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from intake.channel_setup import build_adapters
 from intake.pipeline.assess import PipelineContext
@@ -39,10 +43,26 @@ def cipher_for(settings: Settings) -> Cipher:
     return Cipher(demo_secret(settings.var_dir))
 
 
+def _make_private(settings: Settings) -> None:
+    """var/, when it holds the SQLite database, is only its owner's to enter (one made by
+    an older version was 0755). A folder shared with other things is left alone."""
+    database = make_url(settings.database_url).database if settings.is_sqlite else None
+    var_dir = settings.var_dir
+    if not database or Path(database).resolve().parent != var_dir.resolve():
+        return
+    try:
+        status = var_dir.stat()
+    except FileNotFoundError:
+        return
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        var_dir.chmod(0o700)
+
+
 def open_database(settings: Settings) -> Database:
     """The database with the process's keys bound, checked against the database first
     (KeyProblem names what is wrong). The schema must be up to date."""
     cipher = cipher_for(settings)
+    _make_private(settings)
     db = Database(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous, cipher=cipher
     )

@@ -220,3 +220,23 @@ def test_a_database_file_left_readable_by_an_older_version_is_narrowed(tmp_path)
     path.chmod(0o644)
     prepare_sqlite_path(f"sqlite:///{path}")
     assert mode(path) == 0o600
+
+
+def test_a_var_folder_left_open_by_an_older_version_is_narrowed(
+    tmp_path, settings, geography, rules
+) -> None:  # type: ignore[no-untyped-def]
+    var = tmp_path / "old-var"
+    var.mkdir(mode=0o755)
+    var.chmod(0o755)
+    url = f"sqlite:///{var / 'hotline111.db'}"
+    from intake.store.migrate import upgrade
+
+    upgrade(url)
+    assert mode(var) == 0o755
+    services = build_services(
+        settings.model_copy(update={"database_url": url, "var_dir": var}),
+        geography=geography,
+        rules=rules,
+    )
+    services.close()
+    assert mode(var) == 0o700
