@@ -105,8 +105,8 @@ def _json_ids(value: Any) -> Iterator[str]:
 
 def _ids(kind: str, value: Any) -> list[str]:
     """The key ids a stored value was written with (CLEAR, UNTAGGED for old forms)."""
-    if value is None:
-        return []
+    if value is None or (kind in ("secret", "bytes") and not value):
+        return []  # nothing stored (an empty token is no value either)
     if kind == "json":
         return list(_json_ids(value))
     key_id = key_id_of(value)
@@ -136,7 +136,7 @@ def census(db: Database, batch_size: int = 1000) -> Census:
     """Count the stored values by the key that encrypts them (read only)."""
     found = Census()
     for spec in TABLES:
-        for rows in _batches(db, spec, batch_size, lock=False):
+        for rows in _batches(db, spec, batch_size):
             found.rows += len(rows)
             for row in rows:
                 for column, kind in spec.kinds.items():
@@ -145,7 +145,7 @@ def census(db: Database, batch_size: int = 1000) -> Census:
     return found
 
 
-def _batches(db: Database, spec: Encrypted, batch_size: int, *, lock: bool) -> Iterator[list[Any]]:
+def _batches(db: Database, spec: Encrypted, batch_size: int) -> Iterator[list[Any]]:
     """The table's rows in primary-key order, a batch at a time (read-only sessions)."""
     pk = _pk(spec)
     last: Any = None
@@ -295,6 +295,7 @@ def _rewrite(cipher: Cipher, spec: Encrypted, row: Any) -> dict[str, Any] | None
 
 
 def _reseal(cipher: Cipher, kind: str, value: Any) -> Any:
+    """A stored value decrypted and encrypted again with the newest key."""
     try:
         if kind == "bytes":
             return cipher.encrypt_bytes(cipher.decrypt_bytes(value))
@@ -305,3 +306,8 @@ def _reseal(cipher: Cipher, kind: str, value: Any) -> Any:
         return seal_json(seal_json(value, cipher.open_text), cipher.encrypt)
     except MissingKeyError as exc:
         raise KeyProblem(str(exc)) from exc
+    except ValueError as exc:
+        raise KeyProblem(
+            f"a stored value opens with none of the configured keys ({exc}); the batches "
+            "before it are done, run the rotation again once the key is configured"
+        ) from exc
