@@ -12,6 +12,7 @@ Every step of one call shares the call's sid as its conversation, so a call is o
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -79,6 +80,25 @@ def _choice(params: dict[str, str]) -> str | None:
     return None
 
 
+CALL_STATUSES = {
+    "queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed",
+    "no-answer", "canceled",
+}  # fmt: skip
+DIGITS = re.compile(r"[0-9*#]{0,32}")
+
+
+def _check_ids(params: dict[str, str], step: str) -> None:
+    """The parameters a message's id is made of, of their exact form (MalformedRequest):
+    parameters re-cut under the same signature (see `twilio_sid`) cannot make a new id."""
+    twilio_sid(params, "CallSid", CALL_SID)
+    if step == "recording" or params.get("RecordingSid"):
+        twilio_sid(params, "RecordingSid", RECORDING_SID)
+    if step == "status" and params.get("CallStatus") not in CALL_STATUSES:
+        raise MalformedRequest("CallStatus is not one of Twilio's")
+    if not DIGITS.fullmatch(params.get("Digits", "")):
+        raise MalformedRequest("Digits are not keypad digits")
+
+
 class TwilioVoiceAdapter(ChannelAdapter):
     """The IVR: TwiML answers built with the SDK; no outbound messages on this channel."""
 
@@ -143,11 +163,9 @@ class TwilioVoiceAdapter(ChannelAdapter):
 
     def parse(self, request: RawRequest) -> ParsedRequest:
         params = form_params(request)
-        twilio_sid(params, "CallSid", CALL_SID)
-        if params.get("RecordingSid"):
-            twilio_sid(params, "RecordingSid", RECORDING_SID)
         path = request.url.split("?", 1)[0]
         step = path.rstrip("/").rsplit("/", 1)[-1]
+        _check_ids(params, step)
         xml = "application/xml"
         if step == "voice":
             event = self._message(params, "start", MessageKind.EVENT)

@@ -254,3 +254,28 @@ def test_a_partner_received_at_within_the_bounds_is_accepted(wired) -> None:  # 
 
     Worker(services).drain()
     assert counts(services) == (2, 2, 2)
+
+
+CALL = "CA" + "fedcba9876543210" * 2
+RECORDING = {
+    "CallSid": CALL,
+    "From": "+84900000001",
+    "RecordingDuration": "42",
+    "RecordingSid": "RE" + "0123456789abcdef" * 2,
+    "RecordingUrl": "https://api.twilio.com/rec/1",
+}
+
+
+def test_a_voice_callback_re_cut_under_the_same_signature_adds_nothing(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, _ = wired
+    path = "/webhooks/twilio/voice/recording"
+    assert post_twilio(client, path, RECORDING, RECORDING).status_code == 200
+    assert counts(services) == (1, 1, 1)
+    # RecordingSid swallowed by the parameter before it: the message's id would change.
+    swallowed = {k: v for k, v in RECORDING.items() if k != "RecordingSid"}
+    swallowed["RecordingDuration"] = "42RecordingSid" + RECORDING["RecordingSid"]
+    assert post_twilio(client, path, RECORDING, swallowed).status_code == 400
+    status = {"CallSid": CALL, "CallStatus": "completed", "From": "+84900000001"}
+    cut = {"CallSid": CALL, "CallStatus": "completedFrom+84900000001"}
+    assert post_twilio(client, "/webhooks/twilio/voice/status", status, cut).status_code == 400
+    assert counts(services)[1:] == (1, 1)
