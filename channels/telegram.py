@@ -78,7 +78,7 @@ class TelegramAdapter(ChannelAdapter):
     def parse(self, request: RawRequest) -> ParsedRequest:
         try:
             data = json.loads(request.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a deep body exhausts the parser
             raise MalformedRequest("body is not JSON") from exc
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise MalformedRequest("not a Telegram update (no update_id)")

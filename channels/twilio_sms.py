@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -33,6 +34,21 @@ from channels.prompts import RECEIVED, ack_reference
 from channels.registry import ChannelConfig, ChannelSpec, register
 
 TWILIO_API = "https://api.twilio.com"
+# Twilio's ids: two letters for the kind, then 32 hex digits. Checked strictly because the
+# signature cannot tell where one parameter ends and the next begins (it signs the sorted
+# names and values run together): a request re-cut under the same signature either
+# changes MessageSid, and fails this, or keeps it, and the inbox dedupes it on that id.
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}")
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+
+
+def twilio_sid(params: dict[str, str], name: str, form: re.Pattern[str]) -> str:
+    """A Twilio id parameter, required and of its exact form (else MalformedRequest)."""
+    value = params.get(name, "")
+    if not form.fullmatch(value):
+        raise MalformedRequest(f"{name} missing or not of Twilio's form")
+    return value
 
 
 class RebasedHttpClient(TwilioHttpClient):
@@ -94,9 +110,9 @@ class TwilioSmsAdapter(ChannelAdapter):
 
     def parse(self, request: RawRequest) -> ParsedRequest:
         params = form_params(request)
-        sid, sender = params.get("MessageSid", ""), params.get("From", "")
-        if not sid or not sender:
-            raise MalformedRequest("MessageSid and From are required")
+        sid, sender = twilio_sid(params, "MessageSid", MESSAGE_SID), params.get("From", "")
+        if not sender:
+            raise MalformedRequest("From is required")
         body = params.get("Body", "")
         attachments = []
         try:

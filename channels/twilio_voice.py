@@ -12,6 +12,7 @@ Every step of one call shares the call's sid as its conversation, so a call is o
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -31,7 +32,13 @@ from channels.base import (
     WebhookReply,
 )
 from channels.registry import ChannelConfig, ChannelSpec, register
-from channels.twilio_sms import form_params, verify_twilio
+from channels.twilio_sms import (
+    CALL_SID,
+    RECORDING_SID,
+    form_params,
+    twilio_sid,
+    verify_twilio,
+)
 
 VOICE = {"language": "vi-VN", "voice": "Google.vi-VN-Standard-A"}
 BASE_PATH = "/webhooks/twilio/voice"
@@ -89,6 +96,25 @@ def _choice(params: dict[str, str]) -> str | None:
         if word in speech.split():
             return choice
     return None
+
+
+CALL_STATUSES = {
+    "queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed",
+    "no-answer", "canceled",
+}  # fmt: skip
+DIGITS = re.compile(r"[0-9*#]{0,32}")
+
+
+def _check_ids(params: dict[str, str], step: str) -> None:
+    """The parameters a message's id is made of, of their exact form (MalformedRequest):
+    parameters re-cut under the same signature (see `twilio_sid`) cannot make a new id."""
+    twilio_sid(params, "CallSid", CALL_SID)
+    if step == "recording" or params.get("RecordingSid"):
+        twilio_sid(params, "RecordingSid", RECORDING_SID)
+    if step == "status" and params.get("CallStatus") not in CALL_STATUSES:
+        raise MalformedRequest("CallStatus is not one of Twilio's")
+    if not DIGITS.fullmatch(params.get("Digits", "")):
+        raise MalformedRequest("Digits are not keypad digits")
 
 
 class TwilioVoiceAdapter(ChannelAdapter):
@@ -155,10 +181,9 @@ class TwilioVoiceAdapter(ChannelAdapter):
 
     def parse(self, request: RawRequest) -> ParsedRequest:
         params = form_params(request)
-        if not params.get("CallSid"):
-            raise MalformedRequest("CallSid is required")
         path = request.url.split("?", 1)[0]
         step = path.rstrip("/").rsplit("/", 1)[-1]
+        _check_ids(params, step)
         xml = "application/xml"
         if step == "voice":
             event = self._message(params, "start", MessageKind.EVENT)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +36,39 @@ MEDIA_EVENTS = {
 }
 
 
+MAX_EVENT_BYTES = 64 * 1024  # a Zalo event is a few hundred bytes; media come as URLs
+MAX_JSON_DEPTH = 16  # an event nests four levels deep
+MAX_EVENT_AGE_SECONDS = 600  # older events are refused: a replayed capture
+MAX_CLOCK_AHEAD_SECONDS = 120  # Zalo's clock may run a little ahead of ours, not more
+# The signed timestamp, found in the raw bytes: the signature is checked before the body
+# is parsed (a body nobody signed is never handed to the JSON parser).
+_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,16})"?')
+_TIMESTAMPS_TRIED = 4
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """True when the JSON text nests objects and arrays deeper than `limit` (counted
+    without parsing: a deep body would exhaust the parser's recursion)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+    return False
+
+
 def zalo_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
     """X-ZEvent-Signature: "mac=" + sha256(app_id + raw body + timestamp + OA secret key)."""
     digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode())
@@ -53,28 +88,48 @@ class ZaloAdapter(ChannelAdapter):
 
     channel = Channel.ZALO
 
-    def __init__(self, *, app_id: str, oa_secret_key: str, client: ZaloClient) -> None:
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        oa_secret_key: str,
+        client: ZaloClient,
+        max_age_seconds: float = MAX_EVENT_AGE_SECONDS,
+    ) -> None:
         self.app_id = app_id
         self.oa_secret_key = oa_secret_key
         self.client = client
+        self.max_age_seconds = max_age_seconds
 
     def verify(self, request: RawRequest) -> None:
+        """Size, signature, then freshness, all before the body is parsed."""
         given = request.header("x-zevent-signature")
         if not given:
             raise SignatureError("X-ZEvent-Signature missing", status_code=401)
-        try:
-            data = json.loads(request.body)
-            timestamp = str(data["timestamp"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SignatureError("no timestamp to check the signature against") from exc
-        expected = zalo_signature(self.app_id, request.body, timestamp, self.oa_secret_key)
-        if not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise SignatureError("X-ZEvent-Signature does not match")
+        if len(request.body) > MAX_EVENT_BYTES:
+            raise SignatureError("event larger than any Zalo sends", status_code=413)
+        timestamp = self._signed_timestamp(request.body, given.strip().encode())
+        age = time.time() - int(timestamp) / 1000
+        if age > self.max_age_seconds or age < -MAX_CLOCK_AHEAD_SECONDS:
+            raise SignatureError("event timestamp outside the freshness window")
+
+    def _signed_timestamp(self, body: bytes, given: bytes) -> str:
+        """The body's timestamp the signature was made with, or SignatureError."""
+        candidates = [m.group(1).decode() for m in _TIMESTAMP.finditer(body)]
+        if not candidates:
+            raise SignatureError("no timestamp to check the signature against")
+        for timestamp in candidates[:_TIMESTAMPS_TRIED]:
+            expected = zalo_signature(self.app_id, body, timestamp, self.oa_secret_key)
+            if hmac.compare_digest(given, expected.encode()):
+                return timestamp
+        raise SignatureError("X-ZEvent-Signature does not match")
 
     def parse(self, request: RawRequest) -> ParsedRequest:
+        if json_depth_exceeds(request.body, MAX_JSON_DEPTH):
+            raise MalformedRequest("JSON nested deeper than any Zalo event")
         try:
             data = json.loads(request.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise MalformedRequest("body is not JSON") from exc
         if not isinstance(data, dict):
             raise MalformedRequest("event is not an object")
@@ -159,7 +214,13 @@ def _build(config: ChannelConfig) -> ZaloAdapter | None:
         oauth_base_url=config.value("ZALO_OAUTH_BASE_URL") or ZALO_OAUTH,
         on_refresh=keep,
     )
-    return ZaloAdapter(app_id=app_id, oa_secret_key=oa_secret, client=client)
+    max_age = config.value("HOTLINE_ZALO_EVENT_MAX_AGE_SECONDS")
+    return ZaloAdapter(
+        app_id=app_id,
+        oa_secret_key=oa_secret,
+        client=client,
+        max_age_seconds=float(max_age) if max_age else MAX_EVENT_AGE_SECONDS,
+    )
 
 
 TOKENS = "zalo"  # the stored token pair's name

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from intake.commands import accounts, maintenance, operations, service
+from intake.commands import accounts, keys, maintenance, operations, service
 from intake.commands.common import CommandError, Parser, configure_logging, database
 from intake.settings import Settings
 
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(sub)
     operations.register(sub)
     maintenance.register(sub)
+    keys.register(sub)
 
     triage = sub.add_parser(
         "triage",
@@ -157,12 +158,14 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from intake.store.auth import UserError
+    from intake.store.keys import KeyProblem
     from routing.plan import RoutingPolicyError
     from routing.policy import PolicyError
     from triage.rules import RuleError
 
     return (
         CommandError,
+        KeyProblem,
         UserError,
         RuleError,
         RoutingPolicyError,

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8111", validation_alias="HOTLINE_PUBLIC_BASE_URL"
     )
     secret_key: SecretStr | None = Field(default=None, validation_alias="HOTLINE_SECRET_KEY")
+    # "id1:secret1,id2:secret2", oldest first: the last is the newest, used for new writes.
+    secret_keys: SecretStr | None = Field(default=None, validation_alias="HOTLINE_SECRET_KEYS")
+    # Production: never fall back to the demo key, whatever the database; `serve` and
+    # `worker` refuse to start on any fatal `hotline111 doctor` finding.
+    production: bool = Field(default=False, validation_alias="HOTLINE_PRODUCTION")
+    # Zalo events older (or further ahead) than this are refused: a replayed capture.
+    zalo_event_max_age_seconds: int = Field(
+        default=600, validation_alias="HOTLINE_ZALO_EVENT_MAX_AGE_SECONDS"
+    )
     var_dir: Path = Field(default=Path("var"), validation_alias="HOTLINE_VAR_DIR")
     config_dir: Path = Field(default=REPO_ROOT / "config", validation_alias="HOTLINE_CONFIG_DIR")
     max_body_bytes: int = Field(default=1024 * 1024, validation_alias="HOTLINE_MAX_BODY_BYTES")
@@ -37,8 +46,6 @@ class Settings(BaseSettings):
     repeat_window_days: int = Field(default=30, validation_alias="HOTLINE_REPEAT_WINDOW_DAYS")
     operator_phone: str | None = Field(default=None, validation_alias="HOTLINE_OPERATOR_PHONE")
     log_level: str = Field(default="INFO", validation_alias="HOTLINE_LOG_LEVEL")
-    # Production: `serve` and `worker` refuse to start on any fatal `hotline111 doctor` finding.
-    production: bool = Field(default=False, validation_alias="HOTLINE_PRODUCTION")
     # Retention of personal data (0 keeps it for ever): docs/operations.md.
     retain_spam_days: int = Field(default=90, ge=0, validation_alias="HOTLINE_RETAIN_SPAM_DAYS")
     retain_identity_months: int = Field(
@@ -85,4 +92,14 @@ class Settings(BaseSettings):
     @property
     def demo_mode(self) -> bool:
         """Demo mode: no secret key was configured, so a local one is generated."""
-        return self.secret_key is None
+        return self.secret_key is None and self.secret_keys is None
+
+    @property
+    def demo_refused(self) -> str | None:
+        """Why demo mode may not be used here (None when it may): a production setting or
+        a database other than the embedded SQLite holds real tips."""
+        if self.production:
+            return "HOTLINE_PRODUCTION is set"
+        if not self.is_sqlite:
+            return "the database is not the embedded SQLite one"
+        return None

@@ -162,7 +162,11 @@ def replay(base: str, partner: str) -> None:
     """One sample tip through each channel, signed as the provider signs it."""
     now = int(time.time())
     with httpx.Client(base_url=base, timeout=10) as http:
-        call = {"CallSid": "CAdemo1", "From": "+84900000001", "To": "+84111"}
+        call = {
+            "CallSid": "CA000000000000000000000064656d6f31",
+            "From": "+84900000001",
+            "To": "+84111",
+        }
         _twilio(http, base, "/webhooks/twilio/voice", call)
         print(
             "voice  ->",
@@ -170,7 +174,7 @@ def replay(base: str, partner: str) -> None:
             "...",
         )
         sms = {
-            "MessageSid": "SMdemo1",
+            "MessageSid": "SM000000000000000000000064656d6f31",
             "From": "+84912345678",
             "To": "+84111",
             "Body": "chau be 4 tuoi bi bo me bo doi, nhot trong nha 2 ngay. xa Nam Truc, Ninh Binh",

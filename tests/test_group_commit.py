@@ -52,7 +52,7 @@ def chat(pid: str, sender: str) -> InboundMessage:
 
 @pytest.fixture
 def db(database_url: str):  # type: ignore[no-untyped-def]
-    database = Database(database_url)
+    database = Database(database_url, cipher=CIPHER)
     yield database
     database.dispose()
 

@@ -53,7 +53,7 @@ def msg(pid: str, text: str = "em bi danh", sender: str = "chat-1", **kw: object
 
 @pytest.fixture
 def db(database_url: str):  # type: ignore[no-untyped-def]
-    database = Database(database_url)
+    database = Database(database_url, cipher=CIPHER)
     yield database
     database.dispose()
 

@@ -50,10 +50,10 @@ def test_the_public_base_follows_the_port_unless_set(tmp_path: Path) -> None:
     server = start_service(env, port, "serve", "--port", str(port))
     try:
         base = f"http://127.0.0.1:{port}"
-        assert _signed_sms(base, base, "SMport1").status_code == 200
+        assert _signed_sms(base, base, "SM" + "1" * 32).status_code == 200
         # Signed for another origin, as Twilio would sign it with a stale public URL: refused.
         other = f"http://127.0.0.1:{port + 1}"
-        assert _signed_sms(base, other, "SMport2").status_code == 403
+        assert _signed_sms(base, other, "SM" + "2" * 32).status_code == 403
     finally:
         stop(server)
 

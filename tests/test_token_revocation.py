@@ -10,6 +10,7 @@ def test_revoke_disable_and_role_change_apply_at_the_next_request(  # type: igno
     client, make_user, database_url, monkeypatch, capsys
 ) -> None:
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("HOTLINE_SECRET_KEY", "test-secret-key-for-hotline111")  # the service's
     first = make_user("lan", "operator")
     assert client.get("/api/v1/incidents", headers=first).status_code == 200
     assert client.get("/api/v1/incidents", headers=first).status_code == 200  # now cached

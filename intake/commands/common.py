@@ -66,13 +66,13 @@ def fail(message: str) -> NoReturn:
 
 
 def database(settings: Settings) -> tuple[Database, Cipher]:
-    """The database, brought up to date first, and the cipher."""
-    from intake.services import secret_for
-    from intake.store.crypto import Cipher
-    from intake.store.db import Database
+    """The database, brought up to date first, with the keys checked against it, and the
+    cipher."""
+    from intake.services import open_database
 
     upgrade(settings.database_url)
-    return Database(settings.database_url), Cipher(secret_for(settings))
+    db = open_database(settings)
+    return db, db.cipher
 
 
 def demo_directory(services: Services) -> None:

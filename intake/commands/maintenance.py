@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from intake.commands.common import fail, say
+from intake.commands.common import database, fail, say
 from intake.doctor import examine, fatal
 from intake.settings import Settings
 from intake.store.backup import BackupError, backup, check, restore
@@ -22,9 +22,9 @@ ERASERS = {Role.SUPERVISOR, Role.ADMIN}
 
 
 def _cipher(settings: Settings) -> Cipher:
-    from intake.services import secret_for
+    from intake.services import cipher_for
 
-    return Cipher(secret_for(settings))
+    return cipher_for(settings)
 
 
 def cmd_doctor(_args: argparse.Namespace, settings: Settings) -> int:
@@ -88,8 +88,7 @@ def _incidents(settings: Settings) -> int:
 
 def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     """Erase one incident's personal data on request (statistics kept, audited)."""
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db, _ = database(settings)
     try:
         with db.writer() as session:
             person = session.scalars(select(User).where(User.username == args.by)).first()
@@ -106,8 +105,7 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_retention(_args: argparse.Namespace, settings: Settings) -> int:
     """One retention pass now (the worker runs one every day)."""
-    upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db, _ = database(settings)
     policy = RetentionPolicy(
         spam_days=settings.retain_spam_days,
         identity_months=settings.retain_identity_months,

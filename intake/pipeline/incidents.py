@@ -94,10 +94,16 @@ def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipst
     )
     if anonymous:
         return None
-    index = cipher.blind_index(f"{message.channel}:{message.sender_id}")
+    handle = f"{message.channel}:{message.sender_id}"
+    # Under every configured key: during a rotation a tipster may not be re-indexed yet.
+    indexes = cipher.blind_indexes(handle)
+    index = indexes[0]
+    lookup = (
+        Tipster.handle_index == index if len(indexes) == 1 else Tipster.handle_index.in_(indexes)
+    )
     tipster = session.scalars(
-        select(Tipster).where(Tipster.channel == message.channel, Tipster.handle_index == index)
-    ).one_or_none()
+        select(Tipster).where(Tipster.channel == message.channel, lookup).limit(1)
+    ).first()
     if tipster is None:
         tipster = Tipster(
             channel=message.channel,

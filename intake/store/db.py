@@ -33,6 +33,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.store.crypto import Cipher
+from intake.store.sealed import bind_cipher
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 SYNCHRONOUS_OPTION = "hotline_sqlite_synchronous"
@@ -69,10 +72,29 @@ def driver_rows(connection: Connection, statement: str, parameters: Sequence[Any
 
 
 def prepare_sqlite_path(url: str) -> None:
-    """Create the folder of a SQLite file so the first start needs no setup."""
+    """Create the folder of a SQLite file so the first start needs no setup: a folder we
+    create is private (0700), and the file is created (or narrowed to) 0600, which SQLite
+    gives its -wal and -shm files too: the file holds tips, even if encrypted."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.chmod(0o700)  # mkdir's mode is narrowed by the umask only
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _make_private(file)
+
+
+def _make_private(path: Path) -> None:
+    """Narrow a file of ours to 0600 (one written by an older version was 0644)."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _sqlite_engine(url: str, *, synchronous: str, begin: str, pool_size: int) -> Engine:
@@ -189,7 +211,9 @@ class WriteLock:
 class Database:
     """The service's database: a writer and a reader session factory."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: str = "FULL", cipher: Cipher | None = None
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -221,11 +245,28 @@ class Database:
                 max_overflow=2,
                 isolation_level="AUTOCOMMIT",
             )
+        self._cipher: Cipher | None = None
+        if cipher is not None:
+            self.bind(cipher)
         self._kept = threading.local()  # each thread's `single_statements` connection
         self._kept_lock = threading.Lock()
         self._kept_all: list[Connection] = []
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def bind(self, cipher: Cipher) -> None:
+        """Encrypt and decrypt the sealed columns (`intake.store.sealed`) with `cipher`."""
+        self._cipher = cipher
+        for engine in (self.write_engine, self.read_engine, self.autocommit_engine):
+            if engine is not None:
+                bind_cipher(engine, cipher)
+
+    @property
+    def cipher(self) -> Cipher:
+        """The key ring bound to this database."""
+        if self._cipher is None:
+            raise RuntimeError("no key ring is bound to this database")
+        return self._cipher
 
     @contextmanager
     def writer(self, *, durable: bool = True) -> Iterator[Session]:

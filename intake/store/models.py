@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from intake.store.numbering import reserve_incident_ids
+from intake.store.sealed import SealedJSON, SealedText
 from intake.store.times import utcnow
 
 
@@ -153,19 +154,19 @@ class Incident(Base):
 
     level: Mapped[str | None] = mapped_column(String(8))
     score: Mapped[float | None] = mapped_column(Float)
-    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    reasons: Mapped[list[Any]] = mapped_column(SealedJSON, default=list)  # "matched" sealed
     categories: Mapped[list[Any]] = mapped_column(default=list)
     trafficking_purpose: Mapped[str | None] = mapped_column(String(32))
     level_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(SealedText)
 
-    location_text: Mapped[str | None] = mapped_column(Text)
+    location_text: Mapped[str | None] = mapped_column(SealedText)
     province_code: Mapped[int | None] = mapped_column(Integer, index=True)
     ward_code: Mapped[int | None] = mapped_column(Integer, index=True)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     location_confidence: Mapped[float | None] = mapped_column(Float)
-    location_candidates: Mapped[list[Any]] = mapped_column(default=list)
+    location_candidates: Mapped[list[Any]] = mapped_column(SealedJSON, default=list)
     location_source: Mapped[str | None] = mapped_column(String(16))
     location_set_by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -196,7 +197,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(8))  # in / out
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(SealedText, default="")
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
@@ -217,7 +218,7 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))  # "system", "user:12", "unit:..."
     action: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)  # notes sealed
 
 
 class Job(Base):
@@ -342,7 +343,7 @@ class Alert(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -361,3 +362,16 @@ class ProviderToken(Base):
     access_token: Mapped[str] = mapped_column(Text)  # encrypted
     refresh_token: Mapped[str] = mapped_column(Text)  # encrypted
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyCheck(Base):
+    """A key's check value, stored at its first start: proves the configured key is the
+    one this database was written with (`intake.store.keys`)."""
+
+    __tablename__ = "key_checks"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by `keys rotate` once no stored value needs this key: it may then be removed.
+    retired_at: Mapped[datetime | None] = mapped_column()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -41,6 +41,11 @@ class DirectRoute(APIRoute):
 
 
 SENDERS = {Role.PARTNER, Role.ADMIN}
+# How far a partner's `received_at` may lie from now: a tip a partner held back for up to
+# a year is still a tip; one dated before that, or in the future beyond clock skew, is a
+# mistake (and would take a reference of a month long closed, or not yet begun).
+RECEIVED_AT_PAST = timedelta(days=366)
+RECEIVED_AT_FUTURE = timedelta(minutes=5)
 
 # The body's schemas, for the app's OpenAPI components (see `create_app`).
 BODY_SCHEMAS: dict[str, Any] = models_json_schema(
@@ -107,9 +112,25 @@ def _parse(request: Request, body: bytes) -> TipCreate:
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise _invalid("body", "the body is not valid JSON", "json_invalid") from None
     try:
-        return TipCreate.model_validate(data)
+        tip = TipCreate.model_validate(data)
     except ValidationError as error:
         raise RequestValidationError(error.errors(include_input=False)) from None
+    if tip.received_at is not None:
+        _check_received_at(tip.received_at)
+    return tip
+
+
+def _check_received_at(received: datetime) -> None:
+    """400 for a `received_at` outside [now - a year, now + 5 minutes]."""
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    now = utcnow()
+    if not now - RECEIVED_AT_PAST <= received <= now + RECEIVED_AT_FUTURE:
+        raise _invalid(
+            "received_at",
+            "received_at must lie within the last year and not in the future",
+            "value_error",
+        )
 
 
 def _invalid(field: str, problem: str, kind: str) -> RequestValidationError:

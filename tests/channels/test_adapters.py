@@ -115,7 +115,7 @@ def test_sms_signed_parsed_and_acknowledged_with_the_reference() -> None:
     request = twilio_request(
         "/webhooks/twilio/sms",
         {
-            "MessageSid": "SM1",
+            "MessageSid": "SM00000000000000000000000000000031",
             "From": "+84912345678",
             "To": "+84111",
             "Body": "em bi danh",
@@ -127,7 +127,10 @@ def test_sms_signed_parsed_and_acknowledged_with_the_reference() -> None:
     )
     parsed = adapter.handle(request)
     (message,) = parsed.messages
-    assert message.provider_message_id == "SM1" and message.sender_phone == "+84912345678"
+    assert (
+        message.provider_message_id == "SM00000000000000000000000000000031"
+        and message.sender_phone == "+84912345678"
+    )
     assert message.attachments[0].url.endswith("ME1")
     reply = adapter.reply_after_store(parsed, ("111-2611-0007",))
     assert "111-2611-0007" in reply.body and reply.media_type == "application/xml"
@@ -138,7 +141,11 @@ def test_sms_ack_reply_is_an_acknowledgement() -> None:
     parsed = adapter.handle(
         twilio_request(
             "/webhooks/twilio/sms",
-            {"MessageSid": "SM2", "From": "+84912000000", "Body": "OK 111-2611-0007"},
+            {
+                "MessageSid": "SM00000000000000000000000000000032",
+                "From": "+84912000000",
+                "Body": "OK 111-2611-0007",
+            },
         )
     )
     assert parsed.messages[0].kind == MessageKind.ACK
@@ -148,7 +155,9 @@ def test_sms_ack_reply_is_an_acknowledgement() -> None:
 @pytest.mark.parametrize("tamper", ["missing", "forged", "other-url"])
 def test_twilio_refuses_bad_signatures(tamper: str) -> None:
     adapter = TwilioSmsAdapter(account_sid="AC123", auth_token=TWILIO_TOKEN, from_number="+84111")
-    request = twilio_request("/webhooks/twilio/sms", {"MessageSid": "SM3", "From": "+841"})
+    request = twilio_request(
+        "/webhooks/twilio/sms", {"MessageSid": "SM00000000000000000000000000000033", "From": "+841"}
+    )
     headers = dict(request.headers)
     url = request.url
     if tamper == "missing":
@@ -167,43 +176,55 @@ def test_voice_ivr_danger_now_is_urgent_and_connects() -> None:
         auth_token=TWILIO_TOKEN, operator_phone="+84240000111", public_base_url=BASE
     )
     start = adapter.handle(
-        twilio_request("/webhooks/twilio/voice", {"CallSid": "CA1", "From": "+84900000001"})
+        twilio_request(
+            "/webhooks/twilio/voice",
+            {"CallSid": "CA00000000000000000000000000000031", "From": "+84900000001"},
+        )
     )
     assert start.messages[0].kind == MessageKind.EVENT
     assert 'language="vi-VN"' in start.reply.body and "<Gather" in start.reply.body
     menu = adapter.handle(
         twilio_request(
-            "/webhooks/twilio/voice/menu", {"CallSid": "CA1", "From": "+84900000001", "Digits": "1"}
+            "/webhooks/twilio/voice/menu",
+            {
+                "CallSid": "CA00000000000000000000000000000031",
+                "From": "+84900000001",
+                "Digits": "1",
+            },
         )
     )
     (message,) = menu.messages
-    assert message.urgent and message.conversation_key == "CA1"
+    assert message.urgent and message.conversation_key == "CA00000000000000000000000000000031"
     assert "<Dial" in menu.reply.body and "+84240000111" in menu.reply.body
 
 
 def test_voice_report_records_and_reads_back_the_reference() -> None:
     adapter = TwilioVoiceAdapter(auth_token=TWILIO_TOKEN, public_base_url=BASE)
     menu = adapter.handle(
-        twilio_request("/webhooks/twilio/voice/menu", {"CallSid": "CA2", "SpeechResult": "hai"})
+        twilio_request(
+            "/webhooks/twilio/voice/menu",
+            {"CallSid": "CA00000000000000000000000000000032", "SpeechResult": "hai"},
+        )
     )
     assert "<Record" in menu.reply.body and not menu.messages[0].urgent
     recording = adapter.handle(
         twilio_request(
             "/webhooks/twilio/voice/recording",
             {
-                "CallSid": "CA2",
+                "CallSid": "CA00000000000000000000000000000032",
                 "RecordingUrl": "https://api.twilio.com/rec/RE1",
-                "RecordingSid": "RE1",
+                "RecordingSid": "RE" + "1" * 32,
                 "RecordingDuration": "42",
             },
         )
     )
-    assert recording.messages[0].attachments[0].provider_id == "RE1"
+    assert recording.messages[0].attachments[0].provider_id == "RE" + "1" * 32
     reply = adapter.reply_after_store(recording, ("111-2611-0008",))
     assert "1 1 1" in reply.body and "<Hangup" in reply.body
     hangup = adapter.handle(
         twilio_request(
-            "/webhooks/twilio/voice/status", {"CallSid": "CA3", "CallStatus": "completed"}
+            "/webhooks/twilio/voice/status",
+            {"CallSid": "CA00000000000000000000000000000033", "CallStatus": "completed"},
         )
     )
     assert hangup.messages[0].kind == MessageKind.CALL  # a hang-up still leaves an incident
@@ -431,12 +452,16 @@ def _adapters() -> list[tuple[ChannelAdapter, RawRequest]]:
         (
             TwilioSmsAdapter(account_sid="AC1", auth_token=TWILIO_TOKEN, from_number="+841"),
             twilio_request(
-                "/webhooks/twilio/sms", {"MessageSid": "SMc", "From": "+84912", "Body": "x"}
+                "/webhooks/twilio/sms",
+                {"MessageSid": "SM00000000000000000000000000000063", "From": "+84912", "Body": "x"},
             ),
         ),
         (
             TwilioVoiceAdapter(auth_token=TWILIO_TOKEN, public_base_url=BASE),
-            twilio_request("/webhooks/twilio/voice/menu", {"CallSid": "CAc", "Digits": "2"}),
+            twilio_request(
+                "/webhooks/twilio/voice/menu",
+                {"CallSid": "CA00000000000000000000000000000063", "Digits": "2"},
+            ),
         ),
         (
             TelegramAdapter(token=TG_TOKEN, secret_token=TG_SECRET),

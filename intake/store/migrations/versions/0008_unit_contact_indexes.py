@@ -2,7 +2,7 @@
 responder's message is never taken for a tip
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 CONTACTS = ("telegram_chat_id", "zalo_user_id", "phone")
