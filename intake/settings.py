@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     repeat_window_days: int = Field(default=30, validation_alias="HOTLINE_REPEAT_WINDOW_DAYS")
     operator_phone: str | None = Field(default=None, validation_alias="HOTLINE_OPERATOR_PHONE")
     log_level: str = Field(default="INFO", validation_alias="HOTLINE_LOG_LEVEL")
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks);
+    # none by default, so the header is ignored. See docs/security.md.
+    trusted_proxies: str = Field(default="", validation_alias="HOTLINE_TRUSTED_PROXIES")
+    # Bearer token a Prometheus scrape must send; unset: /metrics answers loopback only.
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="HOTLINE_METRICS_TOKEN")
 
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")

@@ -25,6 +25,7 @@ from channels.base import Channel, InboundMessage, MessageKind
 from intake.pipeline.context import Services
 from intake.pipeline.inbox import Submission
 from intake.store.models import utcnow
+from intake.web.client import client_address
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["web form"], include_in_schema=False)
@@ -160,8 +161,8 @@ def report_form(request: Request) -> Response:
 
 
 def _client_key(request: Request) -> str:
-    host = request.client.host if request.client else "unknown"
-    return hashlib.sha256(host.encode()).hexdigest()[:16]
+    """The rate limit's bucket: the client's address (trusted proxies only), hashed."""
+    return hashlib.sha256(client_address(request).encode()).hexdigest()[:16]
 
 
 def _message(form: dict[str, str], nonce: str, services: Services) -> InboundMessage:
