@@ -76,7 +76,9 @@ def make_world(services, geography, drain, *, client_address: str = "testclient"
         )
         for name, (role, unit) in PEOPLE.items():
             create_user(session=session, username=name, role=role, password=PASSWORD, unit_id=unit)
-            tokens[name] = {"Authorization": f"Bearer {create_token(session=session, username=name)}"}
+            tokens[name] = {
+                "Authorization": f"Bearer {create_token(session=session, username=name)}"
+            }
     client = TestClient(
         create_app(services.settings, services),
         base_url="https://testserver",

@@ -11,9 +11,11 @@ from intake.store.models import Incident
 def test_partner_cannot_sign_in_to_the_console(world) -> None:  # type: ignore[no-untyped-def]
     refused = world.sign_in("partner")
     assert refused.status_code == 403
-    assert "h111_console" not in refused.cookies or world.client.get(
-        "/console/", follow_redirects=False
-    ).headers["location"] == "/console/login"
+    assert (
+        "h111_console" not in refused.cookies
+        or world.client.get("/console/", follow_redirects=False).headers["location"]
+        == "/console/login"
+    )
     page = world.client.get(f"/console/incidents/{world.incident_id}", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/console/login"
 

@@ -14,8 +14,13 @@ from intake.store.models import AuditEntry
 
 def test_every_page_carries_the_security_headers(world) -> None:  # type: ignore[no-untyped-def]
     world.sign_in("operator")
-    for path in ("/console/login", "/console/", f"/console/incidents/{world.incident_id}",
-                 "/report", "/healthz"):
+    for path in (
+        "/console/login",
+        "/console/",
+        f"/console/incidents/{world.incident_id}",
+        "/report",
+        "/healthz",
+    ):
         answer = world.client.get(path)
         assert answer.status_code == 200, path
         policy = answer.headers["content-security-policy"]
@@ -30,8 +35,12 @@ def test_every_page_carries_the_security_headers(world) -> None:  # type: ignore
 
 
 def test_language_switch_redirects_only_inside_the_console(world) -> None:  # type: ignore[no-untyped-def]
-    for referer in ("https://evil.example/console/x", "https://evil.example/?/console",
-                    "//evil.example/console/", "/console//evil.example"):
+    for referer in (
+        "https://evil.example/console/x",
+        "https://evil.example/?/console",
+        "//evil.example/console/",
+        "/console//evil.example",
+    ):
         answer = world.client.get(
             "/console/lang?to=en", headers={"Referer": referer}, follow_redirects=False
         )
@@ -54,8 +63,12 @@ def test_the_incident_page_takes_no_error_text_or_status_from_the_url(world) -> 
 
 def test_bad_numbers_are_400_not_500(world) -> None:  # type: ignore[no-untyped-def]
     world.sign_in("operator")
-    for path in ("/console/?province=²", "/console/queue?province=١٢", "/console/?province=9" * 3,
-                 f"/console/incidents/{world.incident_id}?province=²"):
+    for path in (
+        "/console/?province=²",
+        "/console/queue?province=١٢",
+        "/console/?province=9" * 3,
+        f"/console/incidents/{world.incident_id}?province=²",
+    ):
         assert world.client.get(path).status_code == 400, path
     assert world.client.get("/console/?level=P9").status_code == 400
 
@@ -82,9 +95,7 @@ def test_queue_views_are_audited(world) -> None:  # type: ignore[no-untyped-def]
     world.sign_in("police")
     world.client.get("/console/")
     with world.services.db.reader() as session:
-        entries = session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "queue_view")
-        ).all()
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "queue_view")).all()
     assert entries and entries[-1].username == "police"
     assert world.incident_id in entries[-1].detail["ids"]
 
