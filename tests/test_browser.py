@@ -48,7 +48,7 @@ def test_operator_works_an_incident_and_police_is_kept_out(tmp_path: Path) -> No
             page.select_option("select[name=to]", "resolved")
             page.click("text=Đổi trạng thái")
             # Statuses are shown in words, never as identifiers such as `resolved` (issue 16).
-            page.wait_for_selector("h2:has-text(\"Đã giải quyết\")")
+            page.wait_for_selector('h2:has-text("Đã giải quyết")')
             incident_url = page.url
 
             other = post_tip(service, "em bi danh o phuong Hac Thanh, Thanh Hoa", "b-2")
