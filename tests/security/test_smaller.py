@@ -142,3 +142,24 @@ def test_staff_download_the_report_units_do_not(world) -> None:  # type: ignore[
     assert world.client.get(query + "&unsuppressed=1").status_code == 403
     world.sign_in("supervisor")
     assert world.client.get(query + "&unsuppressed=1").status_code == 200
+
+
+def test_the_web_form_takes_odd_digits_without_a_500(world) -> None:  # type: ignore[no-untyped-def]
+    from intake.web import webform
+
+    webform._limiter.storage.reset()
+    page = world.client.get("/report?province=²")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token
+    sent = world.client.post(
+        "/report",
+        data={
+            "csrf": token.group(1),
+            "what": "em bị đánh",
+            "province": "²",
+            "ward": "³",
+            "age": "¹²",
+        },
+    )
+    assert sent.status_code == 200
