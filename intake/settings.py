@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         default=24, ge=0, validation_alias="HOTLINE_RETAIN_IDENTITY_MONTHS"
     )
     retain_raw_days: int = Field(default=30, ge=0, validation_alias="HOTLINE_RETAIN_RAW_DAYS")
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks);
+    # none by default, so the header is ignored. See docs/security.md.
+    trusted_proxies: str = Field(default="", validation_alias="HOTLINE_TRUSTED_PROXIES")
+    # Bearer token a Prometheus scrape must send; unset: /metrics answers loopback only.
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="HOTLINE_METRICS_TOKEN")
 
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")

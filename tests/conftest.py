@@ -96,6 +96,7 @@ def settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         HOTLINE_VAR_DIR=tmp_path / "var",
         HOTLINE_RUN_WORKERS=False,
         HOTLINE_PUBLIC_BASE_URL="https://hotline.example.org",
+        HOTLINE_METRICS_TOKEN="test-metrics-token",
     )
 
 

@@ -176,7 +176,9 @@ def test_health_and_metrics(client, make_user) -> None:  # type: ignore[no-untyp
     client.post("/api/v1/tips", json=TIP, headers=partner)
     health = client.get("/healthz")
     assert health.status_code == 200 and health.json()["database"] == "ok"
-    metrics = client.get("/metrics").text
+    # /metrics is no longer anonymous (issue 19): the scrape token of the test settings.
+    scrape = {"Authorization": "Bearer test-metrics-token"}
+    metrics = client.get("/metrics", headers=scrape).text
     assert 'hotline111_tips_received_total{channel="api"} 1.0' in metrics
     assert "hotline111_pipeline_lag_seconds" in metrics
     assert json.loads(client.get("/openapi.json").text)["paths"]["/api/v1/tips"]

@@ -47,7 +47,8 @@ def test_operator_works_an_incident_and_police_is_kept_out(tmp_path: Path) -> No
             page.wait_for_selector("text=Đã nhận")
             page.select_option("select[name=to]", "resolved")
             page.click("text=Đổi trạng thái")
-            page.wait_for_selector("text=resolved")
+            # Statuses are shown in words, never as identifiers such as `resolved` (issue 16).
+            page.wait_for_selector('h2:has-text("Đã giải quyết")')
             incident_url = page.url
 
             other = post_tip(service, "em bi danh o phuong Hac Thanh, Thanh Hoa", "b-2")

@@ -60,7 +60,9 @@ def test_tip_to_alert_to_acknowledgement(wired) -> None:  # type: ignore[no-unty
             select(Job).where(Job.kind == "escalate", Job.state == "pending")
         ).all()
         assert len(pending_timers) == 1  # the social worker has not acknowledged yet
-    metrics = client.get("/metrics").text
+    # /metrics is no longer anonymous (issue 19): the scrape token of the test settings.
+    scrape = {"Authorization": "Bearer test-metrics-token"}
+    metrics = client.get("/metrics", headers=scrape).text
     assert 'hotline111_unit_ack_seconds_mean{unit="cp-15835"}' in metrics
     assert 'hotline111_alerts{state="acknowledged"} 1.0' in metrics
 

@@ -150,7 +150,7 @@ def _open_conversation(
 
 def _age(value: str | None) -> int | None:
     """An age the intake checked; anything else is left out (the message keeps it)."""
-    return int(value) if value and value.isdigit() and int(value) <= 120 else None
+    return int(value) if value and value.isdecimal() and int(value) <= 120 else None
 
 
 def new_incident_fields(message: InboundMessage) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.store import auth, sessions
 from intake.store.auth import UNIT_ROLES, UserError
 from intake.store.models import ApiToken, Role, Unit, User
 
@@ -27,19 +28,20 @@ def list_users(session: Session) -> list[User]:
 
 
 def set_active(*, session: Session, username: str, active: bool) -> User:
-    """Disable or enable an account; a disabled one can neither sign in nor use a token."""
+    """Disable or enable an account; a disabled one can neither sign in nor use a token,
+    and its console sessions end."""
     user = find_user(session, username)
-    user.active = active
+    auth.set_active(session=session, user=user, active=active)
     return user
 
 
 def set_password(*, session: Session, username: str, password: str) -> User:
-    """Replace the user's password (and clear a lockout)."""
+    """Replace the user's password (its console sessions end, a throttle is lifted)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     user = find_user(session, username)
-    user.password_hash = _hasher.hash(password)
-    user.failed_logins, user.locked_until = 0, None
+    auth.set_password(session=session, user=user, password=password)
+    sessions.unlock(session=session, username=username)
     return user
 
 
@@ -57,9 +59,9 @@ def set_role(*, session: Session, username: str, role: Role, unit_id: str | None
 
 
 def unlock(*, session: Session, username: str) -> User:
-    """Lift the lockout after too many wrong passwords."""
+    """Lift the sign-in throttle after too many wrong passwords."""
     user = find_user(session, username)
-    user.failed_logins, user.locked_until = 0, None
+    sessions.unlock(session=session, username=username)
     return user
 
 

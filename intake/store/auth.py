@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import time
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.store import sessions
 from intake.store.crypto import hash_token
 from intake.store.db import Database, driver_rows
 from intake.store.models import ApiToken, Assignment, Role, User
@@ -43,12 +45,34 @@ def create_user(
     return user
 
 
-def check_password(user: User, password: str) -> bool:
-    """True when the password is the user's."""
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked for unknown users so they cost the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True when the password is the user's; an unknown user costs the same Argon2 check."""
+    stored = user.password_hash if user is not None else _dummy_hash()
     try:
-        return _hasher.verify(user.password_hash, password)
-    except VerificationError:
+        return _hasher.verify(stored, password) and user is not None
+    except (VerificationError, InvalidHashError):
         return False
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    """Give the user a new password and end every console session they have open."""
+    if len(password) < 10:
+        raise UserError("password must be at least 10 characters")
+    user.password_hash = _hasher.hash(password)
+    sessions.end_all(session=session, user_id=user.id, why="password")
+
+
+def set_active(*, session: Session, user: User, active: bool) -> None:
+    """Switch an account on or off; switching off ends its console sessions."""
+    user.active = active
+    if not active:
+        sessions.end_all(session=session, user_id=user.id, why="disabled")
 
 
 def create_token(*, session: Session, username: str) -> str:

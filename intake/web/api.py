@@ -26,6 +26,7 @@ from intake.pipeline.route import route_incident
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
 from intake.store.models import Assignment, Incident, Role, Status, User
+from intake.web.permissions import Action, require
 from intake.web.schemas import (
     Acknowledge,
     IncidentPage,
@@ -38,8 +39,6 @@ from intake.web.schemas import (
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["api"])
-READERS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.POLICE, Role.SOCIAL_WORKER}
-CHANGERS = {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.POLICE, Role.SOCIAL_WORKER}
 
 
 def services_of(request: Request) -> Services:
@@ -75,7 +74,7 @@ IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="incident id")]
 
 
 def require_role(user: User, roles: set[Role]) -> None:
-    """403 unless the user has one of the roles."""
+    """403 unless the user has one of the roles (prefer `permissions.require`)."""
     if user.role not in roles:
         raise HTTPException(403, f"role {user.role} may not do this")
 
@@ -105,7 +104,7 @@ def list_incidents(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> IncidentPage:
     """Incidents newest first, filtered; unit users see only their unit's."""
-    require_role(user, READERS)
+    require(user, Action.INCIDENT_LIST)
     query = select(Incident).order_by(Incident.id.desc()).limit(limit + 1)
     if user.role in UNIT_ROLES:
         query = query.join(Assignment, Assignment.incident_id == Incident.id).where(
@@ -194,7 +193,7 @@ def _readable(session: Session, incident_id: int) -> Incident:
 @router.get("/incidents/{incident_id}", response_model=IncidentRead)
 def get_incident(request: Request, user: UserDep, incident_id: IncidentId) -> IncidentRead:
     """One incident with its conversation; the read is audited."""
-    require_role(user, READERS)
+    require(user, Action.INCIDENT_READ)
     services = services_of(request)
     check_access(services, user, incident_id)
     with services.db.writer() as session:
@@ -207,8 +206,9 @@ def get_incident(request: Request, user: UserDep, incident_id: IncidentId) -> In
 def post_status(
     request: Request, user: UserDep, incident_id: IncidentId, change: StatusChange
 ) -> IncidentRead:
-    """Move an incident along its lifecycle; a stale `version` is refused with 409."""
-    require_role(user, CHANGERS)
+    """Move an incident along its lifecycle (the hotline's staff); a stale `version` is
+    refused with 409. Units report their own part through acknowledgement and the console."""
+    require(user, Action.STATUS)
     services = services_of(request)
     check_access(services, user, incident_id)
     with services.db.writer() as session:
@@ -268,7 +268,7 @@ def post_level(
     request: Request, user: UserDep, incident_id: IncidentId, change: LevelChange
 ) -> IncidentRead:
     """Overrule triage; the reason is kept (`hotline111 triage export-feedback`)."""
-    require_role(user, {Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+    require(user, Action.LEVEL)
     services = services_of(request)
 
     def apply(session: Session, incident: Incident) -> None:
@@ -295,7 +295,7 @@ def post_acknowledge(
     request: Request, user: UserDep, incident_id: IncidentId, ack: Acknowledge
 ) -> IncidentRead:
     """A unit acknowledges: its own user, or an operator for a unit on the phone."""
-    require_role(user, CHANGERS)
+    require(user, Action.ACKNOWLEDGE)
     if user.role in UNIT_ROLES and ack.unit_id != user.unit_id:
         raise HTTPException(403, "you can acknowledge only for your own unit")
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,7 +19,9 @@ from intake.pipeline.worker import Worker
 from intake.services import build_services
 from intake.settings import Settings
 from intake.web import api, console, docs, tips, webform, webhooks
-from intake.web.metrics import registry_for
+from intake.web.client import parse_networks
+from intake.web.headers import SecurityHeaders
+from intake.web.metrics import install_metrics
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         redoc_url=None,
     )
     app.state.services = services
+    try:
+        app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ValueError(f"HOTLINE_TRUSTED_PROXIES: {exc}") from exc
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         secret_key=services.cipher.session_key,
         https_only=settings.public_base_url.startswith("https"),
     )
-    registry = registry_for(services.db)
+    app.add_middleware(SecurityHeaders)
     _document_schemas(app, tips.BODY_SCHEMAS)
 
     @app.get("/healthz", tags=["ops"])
@@ -134,9 +139,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    @app.get("/metrics", tags=["ops"])
-    def metrics() -> PlainTextResponse:
-        """Prometheus text format."""
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
+    install_metrics(app, services.db, settings.metrics_token)
     return app

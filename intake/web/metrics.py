@@ -1,24 +1,35 @@
-"""Prometheus metrics, read from the database at scrape time so every process agrees."""
+"""Prometheus metrics, read from the database at scrape time so every process agrees.
+
+/metrics is not anonymous: with HOTLINE_METRICS_TOKEN set, a scrape sends it as a bearer
+token and gets every series; without it, only loopback clients are answered, and the
+per-unit series (unit ids name communes) are left out.
+"""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from prometheus_client import CollectorRegistry
+from fastapi import HTTPException, Request
+from fastapi.responses import PlainTextResponse
+from fastapi.security.utils import get_authorization_scheme_param
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from intake.store.db import Database
 from intake.store.models import Alert, Assignment, InboxItem, Job, utcnow
+from intake.web.client import client_address, is_loopback
 
 
 class HotlineCollector(Collector):
     """Tips received by channel, pipeline lag and backlog, alerts pending."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Database, *, units: bool) -> None:
+        self.db, self.units = db, units
 
     def collect(self) -> Iterator[Metric]:
         with self.db.reader() as session:
@@ -66,7 +77,8 @@ class HotlineCollector(Collector):
         for state, count in alerts:
             alert_states.add_metric([state], count)
         yield alert_states
-        yield from self._units()
+        if self.units:
+            yield from self._units()
 
     def _units(self) -> Iterator[Metric]:
         """Per-unit measures, for the units that had alerts in the last 30 days."""
@@ -126,8 +138,28 @@ def _aware(moment: datetime | str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def registry_for(db: Database) -> CollectorRegistry:
+def registry_for(db: Database, *, units: bool) -> CollectorRegistry:
     """A registry of this service's metrics (one per app, so tests do not collide)."""
     registry = CollectorRegistry()
-    registry.register(HotlineCollector(db))
+    registry.register(HotlineCollector(db, units=units))
     return registry
+
+
+def install_metrics(app: Any, db: Database, token: Any) -> None:
+    """Add /metrics: the scrape token opens every series; without one, loopback only."""
+    full, local = registry_for(db, units=True), registry_for(db, units=False)
+    secret = token.get_secret_value().encode() if token is not None else None
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus text format (bearer scrape token, or loopback without per-unit series)."""
+        scheme, given = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if secret is not None:
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), secret):
+                raise HTTPException(401, "scrape token required", {"WWW-Authenticate": "Bearer"})
+            registry = full
+        elif is_loopback(client_address(request)):
+            registry = local
+        else:
+            raise HTTPException(403, "metrics answer loopback only (set HOTLINE_METRICS_TOKEN)")
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -25,6 +25,7 @@ from channels.base import Channel, InboundMessage, MessageKind
 from intake.pipeline.context import Services
 from intake.pipeline.inbox import Submission
 from intake.store.models import utcnow
+from intake.web.client import client_address
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["web form"], include_in_schema=False)
@@ -123,7 +124,7 @@ def _page(request: Request, services: Services, status: int = 200, **extra: Any)
     form = dict(extra.pop("form", {}) or {})
     province = chosen or form.get("province", "")
     wards = []
-    if province.isdigit() and int(province) in services.geography.provinces:
+    if province.isdecimal() and int(province) in services.geography.provinces:
         form.setdefault("province", province)
         wards = sorted(
             (
@@ -160,8 +161,8 @@ def report_form(request: Request) -> Response:
 
 
 def _client_key(request: Request) -> str:
-    host = request.client.host if request.client else "unknown"
-    return hashlib.sha256(host.encode()).hexdigest()[:16]
+    """The rate limit's bucket: the client's address (trusted proxies only), hashed."""
+    return hashlib.sha256(client_address(request).encode()).hexdigest()[:16]
 
 
 def _message(form: dict[str, str], nonce: str, services: Services) -> InboundMessage:
@@ -169,11 +170,11 @@ def _message(form: dict[str, str], nonce: str, services: Services) -> InboundMes
     where = form.get("where", "")
     province = form.get("province", "")
     ward = form.get("ward", "")
-    if ward.isdigit() and int(ward) in services.geography.wards:
+    if ward.isdecimal() and int(ward) in services.geography.wards:
         chosen = services.geography.wards[int(ward)]
         if not province or province == str(chosen.province_code):
             where = f"{where}, {chosen.name}".strip(", ")
-    if province.isdigit() and int(province) in services.geography.provinces:
+    if province.isdecimal() and int(province) in services.geography.provinces:
         where = f"{where}, {services.geography.provinces[int(province)].name}".strip(", ")
     age = form.get("age", "").strip()
     gender = form.get("gender", "")
@@ -191,7 +192,7 @@ def _message(form: dict[str, str], nonce: str, services: Services) -> InboundMes
             k: v
             for k, v in {
                 "location_text": where,
-                "victim_age": age if age.isdigit() and int(age) <= 120 else "",
+                "victim_age": age if age.isdecimal() and int(age) <= 120 else "",
                 "victim_gender": gender if gender in GENDERS else "",
                 "consent_to_share": "true" if consent else "",
             }.items()

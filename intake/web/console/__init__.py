@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
-from intake.web.console import admin, views
+from intake.web.console import actions, admin, incident, queue, signin, stats
 from intake.web.console.session import NotSignedIn
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
-    app.include_router(views.router)
-    app.include_router(admin.router)
+    for module in (signin, queue, incident, actions, stats, admin):
+        app.include_router(module.router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in(_request: Request, _exc: NotSignedIn) -> Response:

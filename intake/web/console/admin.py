@@ -1,32 +1,34 @@
-"""Admins manage the console's users and the directory of responsible units."""
+"""Admins manage the console's users, their sessions and sign-in locks, and the directory."""
 
 from __future__ import annotations
 
-import gzip
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from intake.store import audit
-from intake.store.auth import UserError, create_user
+from intake.store import audit, sessions
+from intake.store.auth import UserError, create_user, set_active, set_password
 from intake.store.directory import save_units
 from intake.store.models import Role, Unit, User
-from intake.web.console.render import render, services_of, user_of
+from intake.web.console.render import int_param, render, services_of, user_of
 from intake.web.console.session import check_csrf
+from intake.web.permissions import Action
 from routing.directory import parse_directory, render_import_report
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 MAX_UPLOAD = 8 * 1024 * 1024
+# A gzip upload may not unpack to more than this (a 200 KB bomb unpacks to gigabytes).
+MAX_UNPACKED = 64 * 1024 * 1024
 
 
 def _admin(request: Request) -> User:
-    user = user_of(request)
-    if user.role != Role.ADMIN:
-        raise HTTPException(403, "administrators only")
-    return user
+    return user_of(request, Action.ADMIN)
 
 
 def _page(request: Request, user: User, status: int = 200, **extra: Any) -> HTMLResponse:
@@ -35,6 +37,8 @@ def _page(request: Request, user: User, status: int = 200, **extra: Any) -> HTML
         users = list(session.scalars(select(User).order_by(User.username)))
         units = session.scalar(select(func.count()).select_from(Unit)) or 0
         demo = session.scalar(select(func.count()).select_from(Unit).where(Unit.demo)) or 0
+        live = sessions.live_counts(session=session)
+        locked = sessions.locked(session=session)
     return render(
         request,
         "admin.html",
@@ -43,6 +47,8 @@ def _page(request: Request, user: User, status: int = 200, **extra: Any) -> HTML
         users=users,
         units=units,
         demo=demo,
+        live=live,
+        locked=locked,
         roles=[str(r) for r in Role],
         **extra,
     )
@@ -53,9 +59,10 @@ def admin_page(request: Request) -> HTMLResponse:
     return _page(request, _admin(request))
 
 
-@router.post("/users")
-async def users(request: Request) -> Response:
-    """Create a user, or switch one on or off."""
+async def _admin_form(
+    request: Request, change: Callable[[Session, User, dict[str, str]], str | None]
+) -> Response:
+    """Run one administrator's change from a form; errors are shown on the page."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(request, form.get("csrf", ""))
     services = services_of(request)
@@ -63,41 +70,106 @@ async def users(request: Request) -> Response:
     def run() -> str | None:
         admin = _admin(request)
         with services.db.writer() as session:
-            if form.get("action") == "toggle":
-                target = session.get(User, int(form.get("user_id", "0") or 0))
-                if target is None or target.id == admin.id:
-                    return "cannot change that account"
-                target.active = not target.active
-                audit.record(
-                    session=session,
-                    user=admin,
-                    action="user_toggle",
-                    detail={"user": target.username, "active": target.active},
-                )
-                return None
-            try:
-                role = Role(form.get("role", ""))
-                created = create_user(
-                    session=session,
-                    username=form.get("username", "").strip(),
-                    role=role,
-                    password=form.get("password", ""),
-                    unit_id=form.get("unit_id") or None,
-                )
-            except (UserError, ValueError) as exc:
-                return str(exc)
-            audit.record(
-                session=session,
-                user=admin,
-                action="user_create",
-                detail={"user": created.username, "role": str(role)},
-            )
-        return None
+            return change(session, admin, form)
 
     error = await run_in_threadpool(run)
     if error:
         return await run_in_threadpool(lambda: _page(request, _admin(request), 400, error=error))
     return RedirectResponse("/console/admin/", status_code=303)
+
+
+def _target(session: Session, admin: User, form: dict[str, str]) -> User | None:
+    target = session.get(User, int_param(form.get("user_id"), limit=2**31) or 0)
+    return None if target is None or target.id == admin.id else target
+
+
+def _users(session: Session, admin: User, form: dict[str, str]) -> str | None:
+    """Create a user, switch one on or off, or give one a new password."""
+    if form.get("action") in ("toggle", "password"):
+        target = _target(session, admin, form)
+        if target is None:
+            return "cannot change that account"
+        if form["action"] == "toggle":
+            set_active(session=session, user=target, active=not target.active)
+            detail: dict[str, Any] = {"user": target.username, "active": target.active}
+        else:
+            try:
+                set_password(session=session, user=target, password=form.get("password", ""))
+            except UserError as exc:
+                return str(exc)
+            detail = {"user": target.username, "password": "changed"}
+        audit.record(session=session, user=admin, action=f"user_{form['action']}", detail=detail)
+        return None
+    try:
+        role = Role(form.get("role", ""))
+        created = create_user(
+            session=session,
+            username=form.get("username", "").strip(),
+            role=role,
+            password=form.get("password", ""),
+            unit_id=form.get("unit_id") or None,
+        )
+    except (UserError, ValueError) as exc:
+        return str(exc)
+    audit.record(
+        session=session,
+        user=admin,
+        action="user_create",
+        detail={"user": created.username, "role": str(role)},
+    )
+    return None
+
+
+def _end_sessions(session: Session, admin: User, form: dict[str, str]) -> str | None:
+    """End every console session of one user."""
+    target = _target(session, admin, form)
+    if target is None:
+        return "cannot change that account"
+    ended = sessions.end_all(session=session, user_id=target.id, why="admin")
+    audit.record(
+        session=session,
+        user=admin,
+        action="sessions_end",
+        detail={"user": target.username, "ended": ended},
+    )
+    return None
+
+
+def _unlock(session: Session, admin: User, form: dict[str, str]) -> str | None:
+    """Lift every address's sign-in lock on one username."""
+    username = form.get("username", "")[:64]
+    sessions.unlock(session=session, username=username)
+    audit.record(session=session, user=admin, action="unlock", detail={"user": username})
+    return None
+
+
+@router.post("/users")
+async def users(request: Request) -> Response:
+    return await _admin_form(request, _users)
+
+
+@router.post("/sessions")
+async def end_sessions(request: Request) -> Response:
+    return await _admin_form(request, _end_sessions)
+
+
+@router.post("/unlock")
+async def unlock(request: Request) -> Response:
+    return await _admin_form(request, _unlock)
+
+
+def unpacked(raw: bytes) -> bytes:
+    """The upload, gunzipped if it is gzip, refused (413) past MAX_UNPACKED bytes."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    inflate = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        data = inflate.decompress(raw, MAX_UNPACKED + 1)
+    except zlib.error as exc:
+        raise HTTPException(400, "the file is not valid gzip") from exc
+    if len(data) > MAX_UNPACKED or inflate.unconsumed_tail:
+        raise HTTPException(413, "directory file over 64 MiB unpacked")
+    return data
 
 
 @router.post("/directory")
@@ -115,7 +187,7 @@ async def directory(request: Request) -> Response:
 
     def run() -> str:
         admin = _admin(request)
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        data = unpacked(raw)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:

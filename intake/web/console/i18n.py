@@ -75,4 +75,77 @@ EN: dict[str, str] = {
     "Nạp danh bạ": "Load directory",
     "Ghi nhận hỗ trợ": "Record support given",
     "Đã hỗ trợ": "Support given",
+    "đang bật": "active",
+    "đã tắt": "off",
+    "phiên": "sessions",
+    "Kết thúc phiên": "End sessions",
+    "mật khẩu mới": "new password",
+    "Đặt mật khẩu": "Set password",
+    "Tài khoản bị tạm khóa đăng nhập": "Sign-in locks",
+    "đến": "until",
+    "Mở khóa": "Unlock",
+    "Không có": "None",
+    "Báo cáo định kỳ": "Periodic report",
+    "Từ ngày": "From",
+    "Đến ngày": "To",
+    "Không ẩn số dưới 5": "Do not hide counts under 5",
+    "Tải báo cáo": "Download report",
+    'Số dưới 5 được ẩn thành "<5".': 'Counts under 5 are shown as "<5".',
+    "Kết quả của đơn vị": "Your unit's outcome",
+    "Báo kết quả": "Report outcome",
+    "Xác nhận": "Acknowledge",
 }
+
+# What the console shows for the service's identifiers: (Vietnamese, English).
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {
+        "new": ("Mới nhận", "New"),
+        "triaged": ("Đã phân loại", "Triaged"),
+        "routed": ("Đã chuyển đơn vị", "Routed"),
+        "acknowledged": ("Đơn vị đã nhận", "Acknowledged"),
+        "in_progress": ("Đang xử lý", "In progress"),
+        "resolved": ("Đã giải quyết", "Resolved"),
+        "closed": ("Đã đóng", "Closed"),
+        "duplicate": ("Trùng lặp", "Duplicate"),
+        "spam": ("Tin rác", "Spam"),
+    },
+    "channel": {
+        "voice": ("Cuộc gọi", "Voice call"),
+        "sms": ("Tin nhắn SMS", "SMS"),
+        "telegram": ("Telegram", "Telegram"),
+        "zalo": ("Zalo", "Zalo"),
+        "web_form": ("Biểu mẫu web", "Web form"),
+        "api": ("Đối tác (API)", "Partner (API)"),
+    },
+    "level": {
+        "P1": ("P1 · Khẩn cấp", "P1 · Emergency"),
+        "P2": ("P2 · Cao", "P2 · High"),
+        "P3": ("P3 · Trung bình", "P3 · Medium"),
+        "P4": ("P4 · Thấp", "P4 · Low"),
+        "SPAM": ("Tin rác", "Spam"),
+    },
+    "role": {
+        "operator": ("Điện thoại viên", "Operator"),
+        "supervisor": ("Giám sát viên", "Supervisor"),
+        "admin": ("Quản trị viên", "Administrator"),
+        "police": ("Công an xã", "Commune police"),
+        "social_worker": ("Cán bộ xã hội", "Social worker"),
+        "partner": ("Đối tác (API)", "Partner (API)"),
+    },
+    "outcome": {
+        "handled": ("Đã xử lý tại chỗ", "Handled on site"),
+        "referred": ("Đã chuyển cơ quan khác", "Referred elsewhere"),
+        "not_found": ("Không xác minh được", "Could not be verified"),
+        "no_action": ("Không cần can thiệp", "No action needed"),
+    },
+}
+
+
+def label(kind: str, value: str | None, lang: str) -> str:
+    """The words for an identifier (a status, channel, level...), in the page's language."""
+    if value is None:
+        return "—"
+    words = LABELS.get(kind, {}).get(str(value))
+    if words is None:
+        return str(value)
+    return words[1] if lang == "en" else words[0]

@@ -4,7 +4,7 @@ Message text, summaries, notes and alert text are encrypted from now on (same co
 text written before stays readable in clear until `hotline111 keys rotate` encrypts it).
 
 Revision ID: 0007
-Revises: 0005 (the integrator re-chains it after 0006)
+Revises: 0006
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
