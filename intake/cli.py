@@ -199,25 +199,63 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _open_jsonl(path: str | None) -> TextIO:
+    """The JSON lines to read: a file, or standard input for none or "-"."""
+    return sys.stdin if path in (None, "-") else open(path, encoding="utf-8")  # noqa: SIM115
+
+
 def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     from triage import classify, load_rules
 
     rules = load_rules(settings.config_dir / "triage")
-    with _open_input(args.jsonl) as stream:
+    with _open_jsonl(args.jsonl) as stream:
         for record in _json_lines(stream):
             result = classify(str(record.get("text", "")), rules=rules)
-            _print_json(result.to_json(record.get("id")))
+            _print_json(result.to_json(record.get("id"), lang=args.lang))
     return 0
 
 
 def cmd_triage_eval(args: argparse.Namespace, settings: Settings) -> int:
     from triage import load_rules
+    from triage.corpus import split
     from triage.eval import evaluate, render_report
 
-    rules = load_rules(settings.config_dir / "triage")
-    with open(args.file, encoding="utf-8") as stream:
-        records = list(_json_lines(stream))
-    print(render_report(evaluate(records, rules=rules)))
+    rules = load_rules(settings.config_dir / "triage", model=not args.no_model)
+    records = split(args.file, args.split)
+    print(f"files: {', '.join(str(f) for f in args.file)}; part: {args.split}")
+    print(render_report(evaluate(records, rules=rules), worst=args.worst))
+    return 0
+
+
+def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
+    import json as json_module
+
+    from triage import load_rules
+    from triage.corpus import read_jsonl, split
+
+    try:
+        from triage.train import cross_validate, export, fit
+    except ImportError:
+        print("triage train needs scikit-learn: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    rules = load_rules(settings.config_dir / "triage", model=False)
+    files = sorted(args.data.glob("*.jsonl")) if args.data.is_dir() else [args.data]
+    records = split(files, "tuned")  # the untouched part never trains the shipped model
+    for feedback in args.feedback:
+        records += list(read_jsonl(feedback))
+    if len(records) < 20:
+        print(f"only {len(records)} labelled tips: too few to train", file=sys.stderr)
+        return 2
+    teencode = rules.index.teencode
+    print(f"training on {len(records)} tips ({len(args.feedback)} feedback files)")
+    figures = cross_validate(records, teencode, folds=args.folds) if args.folds > 1 else {}
+    for key, value in figures.items():
+        print(f"  cross-validated {key}: {value}")
+    vectorizer, heads = fit(records, teencode)
+    document = export(vectorizer, heads, len(records), figures)
+    out = args.out or settings.config_dir / "triage" / "model.json"
+    out.write_text(json_module.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({len(document['vocabulary'])} features)")
     return 0
 
 
@@ -245,7 +283,7 @@ def cmd_locate(args: argparse.Namespace, settings: Settings) -> int:
     from routing.geography import Resolver, load_geography
 
     resolver = Resolver(load_geography(settings.config_dir / "geography"))
-    with _open_input(args.jsonl) as stream:
+    with _open_jsonl(args.jsonl) as stream:
         for record in _json_lines(stream):
             lat, lon = record.get("latitude"), record.get("longitude")
             result = resolver.resolve(
@@ -428,12 +466,27 @@ def build_parser() -> argparse.ArgumentParser:
     explainer.set_defaults(func=cmd_route_explain)
 
     triage = sub.add_parser("triage", help="score JSON lines {id, text} (no database)")
-    triage.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    triage.add_argument("--jsonl", default=None, help="input file (default or -: stdin)")
+    triage.add_argument("--lang", choices=["vi", "en"], default="vi", help="reason sentences")
     triage.set_defaults(func=cmd_triage)
     triage_sub = triage.add_subparsers(dest="triage_command")
-    evaluate = triage_sub.add_parser("eval", help="evaluate the rules on a labelled file")
-    evaluate.add_argument("file", type=Path)
+    evaluate = triage_sub.add_parser("eval", help="evaluate triage on labelled files")
+    evaluate.add_argument("file", type=Path, nargs="+")
+    evaluate.add_argument(
+        "--split",
+        choices=["all", "tuned", "untouched"],
+        default="all",
+        help="untouched: the fifth of train_*.jsonl tips nothing is tuned on",
+    )
+    evaluate.add_argument("--no-model", action="store_true", help="rules and concepts only")
+    evaluate.add_argument("--worst", type=int, default=10, help="misses to list")
     evaluate.set_defaults(func=cmd_triage_eval)
+    train = triage_sub.add_parser("train", help="rebuild the model's weights (needs [train])")
+    train.add_argument("--data", type=Path, default=Path("tests/data/triage"))
+    train.add_argument("--feedback", type=Path, action="append", default=[])
+    train.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
+    train.add_argument("--out", type=Path, default=None, help="default: config/triage/model.json")
+    train.set_defaults(func=cmd_triage_train)
     feedback = triage_sub.add_parser("export-feedback", help="operators' level changes as JSONL")
     feedback.add_argument("--out", type=Path, default=None)
     feedback.set_defaults(func=cmd_export_feedback)
@@ -459,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     locate = sub.add_parser("locate", help="resolve JSON lines {id, text} to communes")
-    locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    locate.add_argument("--jsonl", default=None, help="input file (default or -: stdin)")
     locate.set_defaults(func=cmd_locate)
     return parser
 

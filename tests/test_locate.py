@@ -15,7 +15,7 @@ from tests.conftest import DATASETS
 from triage.text import strip_diacritics
 
 LOCATIONS = DATASETS / "locations_dev.jsonl"
-TIPS = DATASETS / "tips_dev.jsonl"
+TIPS = Path(__file__).parent / "data" / "triage" / "tips_dev.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from routing.policy import RecipientTable, recipients_for
-from triage.phrases import BREAK, tokens_and_spans
+from triage.clauses import Clause, clause_at, clauses, negated
+from triage.concepts import Finding, Reading, judge, read
+from triage.describe import CATEGORY_EN, CATEGORY_VI, quote, rule_sentence
+from triage.phrases import BREAK, Group, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
 MAX_CHARS = 10_000  # a tip longer than this is scored on its first 10,000 characters
@@ -34,14 +37,24 @@ _AGE = re.compile(
 
 @dataclass(frozen=True)
 class Reason:
-    """A rule that fired and the words that made it fire."""
+    """A rule that fired, the words that made it fire, and the sentence a supervisor reads."""
 
     rule: str
     matched: str
     effect: str
+    text: str = ""
+    text_en: str = ""
 
-    def to_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "matched": self.matched, "effect": self.effect}
+    def to_json(self, lang: str = "vi") -> dict[str, str]:
+        """`text` is in the language asked for (vi or en); `text_en` is always English."""
+        text = self.text_en if lang == "en" else self.text
+        return {
+            "rule": self.rule,
+            "matched": self.matched,
+            "effect": self.effect,
+            "text": text or self.effect,
+            "text_en": self.text_en or self.effect,
+        }
 
 
 @dataclass(frozen=True)
@@ -56,8 +69,9 @@ class TriageResult:
     reasons: tuple[Reason, ...]
     victim_age: int | None = None
     victim_gender: str | None = None
+    needs_review: bool = False  # a provisional level: a person should read the tip
 
-    def to_json(self, record_id: object) -> dict[str, Any]:
+    def to_json(self, record_id: object, lang: str = "vi") -> dict[str, Any]:
         """The `hotline111 triage` output line."""
         return {
             "id": record_id,
@@ -68,9 +82,10 @@ class TriageResult:
             if self.trafficking_purpose
             else None,
             "route_to": list(self.route_to),
-            "reasons": [r.to_json() for r in self.reasons],
+            "reasons": [r.to_json(lang) for r in self.reasons],
             "victim_age": self.victim_age,
             "victim_gender": self.victim_gender,
+            "needs_review": self.needs_review,
         }
 
 
@@ -82,12 +97,14 @@ class _Text:
     found: dict[int, list[tuple[int, int]]]
     original: str
     spans: list[tuple[int, int]]
+    clauses: list[Clause]
 
     @classmethod
     def of(cls, text: str, rules: RuleSet) -> _Text:
         original = unicodedata.normalize("NFC", text[:MAX_CHARS])
         tokens, spans = tokens_and_spans(original, rules.index.teencode)
-        return cls(tokens, rules.index.find(tokens), original, spans)
+        parts = clauses(tokens, original, spans)
+        return cls(tokens, rules.index.find(tokens), original, spans, parts)
 
     @property
     def flat(self) -> str:
@@ -98,6 +115,15 @@ class _Text:
         if end <= start or end > len(self.spans):
             return " ".join(self.tokens[start:end])
         return self.original[self.spans[start][0] : self.spans[end - 1][1]]
+
+
+def _negated(text: _Text, rules: RuleSet, start: int) -> bool:
+    """A negator covers the words at `start`, inside their own clause only."""
+    clause = clause_at(text.clauses, start)
+    lo = clause.start if clause is not None else 0
+    if rules.negators.any_in(text.found, max(lo, start - 3), start):
+        return True
+    return negated(text.tokens, start, lo)
 
 
 def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
@@ -111,12 +137,19 @@ def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
     for start, end in signal.any.spans(found):
         if any(s < end and start < e for s, e in excluded):
             continue
-        if spec.negatable and rules.negators.any_in(found, start - 3, start):
+        if spec.negatable and _negated(text, rules, start):
             continue
         lo, hi = start - spec.window, end + spec.window
-        if all(g.any_in(found, lo, hi) for g in signal.near):
+        if all(_said_near(g, text, rules, lo, hi) for g in signal.near):
             return text.phrase(start, end)
     return None
+
+
+def _said_near(near: Group, text: _Text, rules: RuleSet, lo: int, hi: int) -> bool:
+    """A `near` word counts when it is said, not denied ("không bị nhốt, nhưng ...")."""
+    return any(
+        lo <= s and e <= hi and not _negated(text, rules, s) for s, e in near.spans(text.found)
+    )
 
 
 def _only(signal: Signal, text: _Text) -> str | None:
@@ -206,6 +239,248 @@ def _victim_gender(text: _Text, rules: RuleSet, age_at: int) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
+# The model's say: raise the level when it is this sure of a more urgent one, else ask for a
+# review when it is at least REVIEW sure. Chosen on the tuned part of the corpus.
+MODEL_RAISE = 0.6
+MODEL_REVIEW = 0.4
+_HARM = (Level.P1, Level.P2, Level.P3)
+_ROUTABLE = {
+    "trafficking", "physical_abuse", "sexual_abuse", "emotional_abuse", "neglect",
+    "child_labour", "bullying", "online_abuse", "self_harm", "missing_child", "victim_support",
+}  # fmt: skip
+
+
+@dataclass
+class _Decision:
+    """The level being built, with what it rests on."""
+
+    level: Level
+    categories: list[Category]
+    purposes: set[Purpose]
+    reasons: list[Reason]
+    needs_review: bool = False
+    weight: float = 0.0
+
+
+def _rule_reason(signal: Signal, matched: str) -> Reason:
+    spec = signal.spec
+    cats = [str(c) for c in spec.categories]
+    return Reason(
+        spec.id,
+        matched,
+        f"level {spec.level}",
+        rule_sentence(spec.says, str(spec.level), cats, matched),
+        rule_sentence(spec.says_en, str(spec.level), cats, matched, "en"),
+    )
+
+
+def _finding_reason(finding: Finding, text: _Text) -> Reason:
+    words = "; ".join(text.phrase(h.start, h.end) for h in finding.why)
+    names = " + ".join(h.concept.name for h in finding.why)
+    vi = " + ".join(h.concept.says for h in finding.why)
+    en = " + ".join(h.concept.says_en for h in finding.why)
+    when = finding.why[0].clause.when
+    cats = ", ".join(CATEGORY_VI[str(c)] for c in finding.categories)
+    cats_en = ", ".join(CATEGORY_EN[str(c)] for c in finding.categories)
+    return Reason(
+        f"concept:{names}",
+        words,
+        f"level {finding.level}" + (" (needs review)" if finding.needs_review else ""),
+        f"{finding.level}: {vi} ({finding.note}; thời điểm: {_WHEN_VI[when]}) thuộc nhóm "
+        f"{cats}; người báo viết {quote(words)}",
+        f"{finding.level}: {en} (time: {when}) in {cats_en}; the tip says {quote(words)}",
+    )
+
+
+_WHEN_VI = {
+    "now": "đang xảy ra",
+    "soon": "trong vài giờ tới",
+    "later": "sắp tới, chưa gấp",
+    "repeated": "lặp đi lặp lại",
+    "past": "đã qua",
+    "unknown": "không nói rõ",
+}
+
+
+def _by_rules(prepared: _Text, rules: RuleSet) -> _Decision:
+    """The signals of rules.yaml: the authority when one fires."""
+    fired: list[tuple[Signal, str]] = []
+    candidates = sorted({i for p in prepared.found for i in rules.by_phrase.get(p, ())})
+    for position in candidates:
+        signal = rules.signals[position]
+        matched = _only(signal, prepared) if signal.spec.only else _fires(signal, prepared, rules)
+        if matched is not None:
+            fired.append((signal, matched))
+    superseded = {other for signal, _ in fired for other in signal.spec.supersedes}
+    fired = [(s, m) for s, m in fired if s.spec.id not in superseded]
+    pranks = [(s, m) for s, m in fired if s.spec.prank]
+    harm = [(s, m) for s, m in fired if s.spec.level in _HARM]
+    rest = [(s, m) for s, m in fired if s.spec.level in (Level.P4, Level.SPAM)]
+    if pranks:
+        chosen, level = pranks, Level.SPAM
+    elif harm:
+        chosen = harm
+        level = max((s.spec.level for s, _ in harm), key=URGENCY.__getitem__)
+    else:
+        spam = [(s, m) for s, m in rest if s.spec.level == Level.SPAM]
+        chosen = spam or rest
+        level = Level.SPAM if spam else Level.P4
+    decision = _Decision(level, [], set(), [_rule_reason(s, m) for s, m in chosen])
+    for signal, _ in chosen:
+        for category in signal.spec.categories:
+            if category not in decision.categories:
+                decision.categories.append(category)
+        if signal.spec.purpose:
+            decision.purposes.add(signal.spec.purpose)
+        decision.weight += signal.spec.weight
+    return decision
+
+
+def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None:
+    """Where no rule placed the tip, the concepts do; they never lower what rules said."""
+    findings = judge(reading, prepared.tokens)
+    ruled = bool(decision.reasons)
+    if chain := reading.first("chain_letter"):
+        # A chain letter is positive evidence of spam, whatever danger it describes.
+        words = prepared.phrase(chain.start, chain.end)
+        decision.level, decision.categories, decision.needs_review = Level.SPAM, [], False
+        decision.reasons = [
+            Reason(
+                "concept:chain_letter",
+                words,
+                "level SPAM",
+                f"tin rác: thư dây chuyền; người báo viết {quote(words)}",
+                f"spam: a chain letter; the tip says {quote(words)}",
+            )
+        ]
+        return
+    if decision.level in _HARM:
+        top = findings[0] if findings else None
+        if top is not None and URGENCY[top.level] > URGENCY[decision.level]:
+            decision.needs_review = True
+            decision.reasons.append(_finding_reason(top, prepared))
+        return
+    if ruled and decision.level == Level.SPAM:
+        return  # positive evidence of spam (an ad, a prank) stands
+    if findings:
+        top = findings[0]
+        if ruled and decision.level == Level.P4 and top.level != Level.P1:
+            return  # a question or thanks that names harm in passing
+        chosen = [f for f in findings if f.level == top.level]
+        decision.level = top.level
+        decision.categories = []
+        decision.reasons = decision.reasons if ruled else []
+        for finding in chosen:
+            decision.reasons.append(_finding_reason(finding, prepared))
+            for category in finding.categories:
+                if category not in decision.categories:
+                    decision.categories.append(category)
+            if finding.purpose:
+                decision.purposes.add(finding.purpose)
+            decision.needs_review |= finding.needs_review
+        decision.needs_review |= ruled  # a rule said P4: a person decides
+        decision.weight += 10 * len(chosen)
+        return
+    if ruled:
+        return
+    said = [t for t in prepared.tokens if t != BREAK]
+    if len(said) <= 2 and not reading.hits:
+        # No content ("ok", "?", "a"): SPAM by the policy's "empty"; kept, never routed.
+        decision.level = Level.SPAM
+        decision.reasons.append(
+            Reason(
+                "no_content",
+                " ".join(said),
+                "level SPAM: no content",
+                f"tin rác: tin nhắn không có nội dung; người báo viết {quote(' '.join(said))}",
+                f"spam: no content; the tip says {quote(' '.join(said))}",
+            )
+        )
+        return
+    at_risk = reading.first("person_at_risk")
+    alarm = reading.first("distress")
+    if at_risk is not None and alarm is not None:
+        # No silent default: someone may be in danger and nothing placed it.
+        words = f"{prepared.phrase(at_risk.start, at_risk.end)}; "
+        words += prepared.phrase(alarm.start, alarm.end)
+        decision.level = Level.P2
+        decision.categories = [Category.OTHER]
+        decision.needs_review = True
+        decision.reasons.append(
+            Reason(
+                "no_rule_places_person_at_risk",
+                words,
+                "level P2 (needs review)",
+                "P2 tạm thời: tin nhắc đến một người có thể gặp nguy nhưng không quy tắc nào "
+                f"xếp được, cần người duyệt; người báo viết {quote(words)}",
+                "provisional P2: the tip mentions a person who may be at risk but no rule "
+                f"places it; a person must review it; the tip says {quote(words)}",
+            )
+        )
+    elif spam := reading.first("spam"):
+        words = prepared.phrase(spam.start, spam.end)
+        decision.level = Level.SPAM
+        decision.reasons.append(
+            Reason(
+                "concept:spam",
+                words,
+                "level SPAM",
+                f"tin rác: {spam.concept.says}; người báo viết {quote(words)}",
+                f"spam: {spam.concept.says_en}; the tip says {quote(words)}",
+            )
+        )
+    else:
+        decision.reasons.append(
+            Reason(
+                "no_signal",
+                "",
+                "level P4",
+                "P4: không thấy người gặp nguy, sự việc hay yêu cầu cụ thể; tổng đài viên trả lời",
+                "P4: no person at risk, event or request found; an operator answers",
+            )
+        )
+
+
+def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
+    """The model's second opinion: it may raise the level or ask for a review, never lower."""
+    model = rules.model
+    if model is None or "level" not in model.heads:
+        return
+    opinion = model.opinion(prepared.tokens, "level", words=False)
+    said = Level(opinion.label)
+    if URGENCY[said] <= URGENCY[decision.level] or opinion.probability < MODEL_REVIEW:
+        return
+    present, norm = model.vector(prepared.tokens)
+    words = model.heads["level"].top_words(present, norm, opinion.label)
+    shown = ", ".join(f"{w} ({weight:+.2f})" for w, weight in words)
+    raise_it = opinion.probability >= MODEL_RAISE
+    effect = f"{decision.level} -> {said}" if raise_it else f"needs review ({said}?)"
+    sure = f"{opinion.probability:.0%}"
+    decision.reasons.append(
+        Reason(
+            "model",
+            shown,
+            effect,
+            f"Mô hình thống kê cho {said} ({sure}) "
+            + ("và nâng mức" if raise_it else "nên cần người duyệt")
+            + f"; các từ: {shown}",
+            f"The statistical model says {said} ({sure})"
+            + (" and raises the level" if raise_it else ", so a person should review")
+            + f"; words: {shown}",
+        )
+    )
+    decision.needs_review = True
+    if not raise_it:
+        return
+    decision.level = said
+    if not any(str(c) in _ROUTABLE for c in decision.categories) and "category" in model.heads:
+        category = model.opinion(prepared.tokens, "category", words=False)
+        ranked = sorted(category.probabilities.items(), key=lambda kv: -kv[1])
+        best = next((label for label, _ in ranked if set(label.split("+")) <= _ROUTABLE), None)
+        if best:
+            decision.categories = [Category(c) for c in best.split("+")]
+
+
 def classify(
     text: str,
     *,
@@ -216,57 +491,37 @@ def classify(
     victim_gender: str | None = None,
     channel: str | None = None,
 ) -> TriageResult:
-    """Triage one tip by the rules; never raises on any text."""
+    """Triage one tip: rules, then concepts by clause, then the model; never raises."""
     prepared = _Text.of(text or "", rules)
-    fired: list[tuple[Signal, str]] = []
-    candidates = sorted({i for p in prepared.found for i in rules.by_phrase.get(p, ())})
-    for position in candidates:
-        signal = rules.signals[position]
-        matched = _only(signal, prepared) if signal.spec.only else _fires(signal, prepared, rules)
-        if matched is not None:
-            fired.append((signal, matched))
-    superseded = {other for signal, _ in fired for other in signal.spec.supersedes}
-    fired = [(s, m) for s, m in fired if s.spec.id not in superseded]
-    reasons: list[Reason] = []
-    if not prepared.tokens:
-        reasons.append(Reason("empty", "", "level SPAM: nothing to act on"))
-        return TriageResult(
-            Level.SPAM, 0.0, (Category.OTHER,), None, (), tuple(reasons), victim_age, victim_gender
+    if not any(t != BREAK for t in prepared.tokens):
+        # An empty message (no words: nothing, emoji, punctuation) is SPAM by the policy's
+        # table; it is kept, never routed, and an operator can still open it.
+        reason = Reason(
+            "empty",
+            "",
+            "level SPAM: nothing to act on",
+            "tin rác: tin nhắn không có chữ nào, không có gì để xử lý",
+            "spam: the message has no words, nothing to act on",
         )
-
-    pranks = [(s, m) for s, m in fired if s.spec.prank]
-    harm = [(s, m) for s, m in fired if s.spec.level in (Level.P1, Level.P2, Level.P3)]
-    if pranks:
-        chosen = pranks
-        level = Level.SPAM
-    elif harm:
-        chosen = harm
-        level = max((s.spec.level for s, _ in harm), key=URGENCY.__getitem__)
-    else:
-        rest = [(s, m) for s, m in fired if s.spec.level in (Level.P4, Level.SPAM)]
-        spam = [(s, m) for s, m in rest if s.spec.level == Level.SPAM]
-        chosen = spam or rest
-        level = Level.SPAM if spam else Level.P4
-        if not rest:
-            words_said = [t for t in prepared.tokens if t != BREAK]
-            level = Level.P4 if len(words_said) > 3 else Level.SPAM
-    for signal, matched in chosen:
-        reasons.append(Reason(signal.spec.id, matched, f"level {signal.spec.level}"))
-
-    categories: list[Category] = []
-    purposes: set[Purpose] = set()
-    for signal, _ in chosen:
-        for category in signal.spec.categories:
-            if category not in categories:
-                categories.append(category)
-        if signal.spec.purpose:
-            purposes.add(signal.spec.purpose)
-    if not categories:
+        return TriageResult(
+            Level.SPAM, 0.0, (Category.OTHER,), None, (), (reason,), victim_age, victim_gender
+        )
+    decision = _by_rules(prepared, rules)
+    if rules.concepts is not None:
+        reading = read(rules.concepts, prepared.tokens, prepared.found, prepared.clauses)
+        _by_concepts(decision, reading, prepared)
+    _by_model(decision, prepared, rules)
+    level, reasons = decision.level, decision.reasons
+    categories = decision.categories
+    if level in _HARM:
+        categories = [c for c in categories if str(c) in _ROUTABLE] or [Category.OTHER]
+    if not categories or level not in _HARM:
         categories = [Category.INFORMATION if level == Level.P4 else Category.OTHER]
-
+        if level == Level.P4 and any(r.rule == "thanks_feedback" for r in reasons):
+            categories = [Category.OTHER]
     purpose = None
     if Category.TRAFFICKING in categories:
-        purpose = next((p for p in PURPOSE_ORDER if p in purposes), Purpose.UNKNOWN)
+        purpose = next((p for p in PURPOSE_ORDER if p in decision.purposes), Purpose.UNKNOWN)
 
     age, age_at = _victim_age(prepared, rules, purpose)
     youngest = _youngest_child(prepared)
@@ -292,9 +547,10 @@ def classify(
             raise_to_p2 = ("repeat_report", matched, "P3 -> P2: repeated tips")
         if raise_to_p2:
             level = Level.P2
-            reasons.append(Reason(*raise_to_p2))
+            rule, matched, effect = raise_to_p2
+            reasons.append(Reason(rule, matched, effect, *_MODIFIER_TEXT[rule](matched)))
 
-    score = sum(s.spec.weight for s, _ in chosen) + 10 * URGENCY[level]
+    score = decision.weight + 10 * URGENCY[level]
     table = recipients or rules.recipients
     route = tuple(recipients_for([str(c) for c in categories], str(level), table))
     return TriageResult(
@@ -306,4 +562,21 @@ def classify(
         tuple(reasons),
         victim_age,
         victim_gender,
+        decision.needs_review,
     )
+
+
+_MODIFIER_TEXT = {
+    "young_child": lambda m: (
+        f"P3 nâng lên P2: nạn nhân dưới 6 tuổi ({m} tuổi)",
+        f"P3 raised to P2: a victim younger than 6 ({m})",
+    ),
+    "disability": lambda m: (
+        f"P3 nâng lên P2: người khuyết tật; người báo viết {quote(m)}",
+        f"P3 raised to P2: a person with a disability; the tip says {quote(m)}",
+    ),
+    "repeat_report": lambda m: (
+        f"P3 nâng lên P2: tin báo lặp lại ({m})",
+        f"P3 raised to P2: repeated tips ({m})",
+    ),
+}
