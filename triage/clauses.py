@@ -52,7 +52,9 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "dang|ngay bay gio|bay gio|luc nay|hien gio|hien tai|ngay luc nay|vua moi|vua xong|"
             "keu cuu|dang o|right now|now|currently|is being|are being|at the moment|"
             "still|van dang|van con|tu sang den gio|tu hom qua den gio|den gio|chua ve|"
-            "hien dang|dang bi|ngay luc nay|vao luc nay|ngoai cua|is happening",
+            "hien dang|dang bi|ngay luc nay|vao luc nay|ngoai cua|is happening|phut nay|phut truoc|"
+            "tu hom qua|tu sang|tu toi qua|tu dem qua|tu chieu|hom nay|ngay nay|vua|tieng nay|"
+            "since yesterday|since this morning|minutes ago|today",
         ),
         (
             When.SOON,
@@ -78,7 +80,7 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "ngay xua|da tung|tung bi|hom truoc|hom qua|dem qua|toi qua|last week|last month|"
             "last year|years ago|when i was|as a child|used to|yesterday|hoi do|luc do|"
             "khi xua|may nam truoc|nam nao|da xong|da qua|hoi hoc|hoi con|luc nho|khi con nho|"
-            "hoi lop|nam lop|when he was|when she was",
+            "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam",
         ),
     )
     for p in phrases.split("|")
@@ -96,6 +98,7 @@ class Clause:
     start: int
     end: int
     when: When
+    stated: bool = True  # the clause says its time itself (else it takes the tip's)
 
 
 def _written(original: str, spans: list[tuple[int, int]], index: int) -> str:
@@ -211,7 +214,7 @@ def clauses(
             tip_time = kind
             break
     return [
-        Clause(s, e, t if t != When.UNKNOWN else tip_time)
+        Clause(s, e, t if t != When.UNKNOWN else tip_time, t != When.UNKNOWN)
         for (s, e), t in zip(bounds, times, strict=True)
     ]
 

@@ -21,7 +21,7 @@ CONCEPTS = (
     "recruitment", "forced_work", "baby_sale", "missing", "found", "self_harm", "injury",
     "weapon", "threat", "neglect", "child_labour", "bullying", "online", "emotional",
     "returned", "support_need", "person_at_risk", "distress", "question", "feedback",
-    "story", "spam", "organ", "chain_letter",
+    "story", "spam", "organ", "chain_letter", "alone",
 )  # fmt: skip
 # Words that name the person doing harm: before an act, they are its actor.
 ACTORS = {
@@ -236,7 +236,9 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
     if reading.has("injury", live):
         cat = Category.NEGLECT if reading.has("neglect") else Category.PHYSICAL_ABUSE
         add(P1, (cat,), "injury", note="thương tích cần chữa trị")
-    if reading.has("weapon", live) and (reading.has("threat") or reading.has("violence")):
+    if reading.has("alone", soon) and (reading.has("neglect") or reading.has("distress")):
+        add(P1, (Category.NEGLECT,), "alone", note="trẻ nhỏ bị để một mình nơi nguy hiểm")
+    if reading.has("weapon", {When.NOW, When.SOON, When.UNKNOWN}) and (reading.has("threat") or reading.has("violence")):
         add(P1, (Category.PHYSICAL_ABUSE,), "weapon", "threat", note="có vũ khí")
 
     if reading.has("sextortion"):
@@ -276,8 +278,48 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
         add(P3, cats, "bullying", note="trẻ bị bắt nạt")
     if reading.has("emotional"):
         add(P3, (Category.EMOTIONAL_ABUSE,), "emotional", note="bạo lực tinh thần")
+    if reading.has("self_harm", {When.PAST}) and not reading.has("self_harm", live):
+        add(P2, (Category.SELF_HARM,), "self_harm", note="đã từng tự hại")
+    if reading.has("found"):
+        # A threat stopped in time (the child is safe now) is P3 with the threat's category.
+        safe = reading.first("found")
+        assert safe is not None
+        out = [
+            Finding(P3, f.categories, (*f.why, safe), f.purpose, f.needs_review, f.note + "; đã an toàn")
+            if f.level in (P1, P2)
+            else f
+            for f in out
+        ]
     out.sort(key=lambda f: _RANK[f.level])
     return out
+
+
+_MINE = {"toi", "em", "minh", "tui", "nha", "chung", "ta", "my", "our"}
+_YOUNG = {"con", "chau", "em", "be", "ban", "thang", "co", "cau", "dua"}
+
+
+def specific_person(tokens: list[str]) -> bool:
+    """The tip speaks of a particular person ("con tôi", "bé 5 tuổi", "em bị"), not a topic."""
+    for i in range(len(tokens) - 1):
+        first, second = tokens[i], tokens[i + 1]
+        if first in _YOUNG and (second in _MINE or second in {"gai", "trai", "be", "nho"}):
+            return True
+        if first in {"em", "toi", "minh", "tui", "i"} and second in {"bi", "dang", "was", "am"}:
+            return True
+        if first.isdigit() and second in {"tuoi", "t", "thang", "years", "year"}:
+            return True
+    return False
+
+
+def strong_now(finding: Finding) -> bool:
+    """A P1 finding sure enough to raise what a rule said: its own clause says now or soon,
+    or the concept is urgent whenever it is not over (a missing child, a sale, held, suicide)."""
+    if finding.level != Level.P1:
+        return False
+    hit = finding.why[0]
+    if hit.concept.name in {"baby_sale", "self_harm"}:
+        return True
+    return hit.clause.stated and hit.clause.when in (When.NOW, When.SOON)
 
 
 _RANK = {Level.P1: 0, Level.P2: 1, Level.P3: 2, Level.P4: 3, Level.SPAM: 4}

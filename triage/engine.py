@@ -9,12 +9,12 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from routing.policy import RecipientTable, recipients_for
-from triage.clauses import Clause, clause_at, clauses, negated
-from triage.concepts import Finding, Reading, judge, read
+from triage.clauses import Clause, When, clause_at, clauses, negated
+from triage.concepts import Finding, Reading, judge, read, specific_person, strong_now
 from triage.describe import CATEGORY_EN, CATEGORY_VI, quote, rule_sentence
 from triage.phrases import BREAK, Group, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
@@ -126,8 +126,8 @@ def _negated(text: _Text, rules: RuleSet, start: int) -> bool:
     return negated(text.tokens, start, lo)
 
 
-def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
-    """The matched words when a signal fires, else None."""
+def _fires(signal: Signal, text: _Text, rules: RuleSet) -> tuple[str, int] | None:
+    """The matched words and where, when a signal fires, else None."""
     spec, found = signal.spec, text.found
     if signal.unless is not None and signal.unless.any_in(found):
         return None
@@ -141,7 +141,7 @@ def _fires(signal: Signal, text: _Text, rules: RuleSet) -> str | None:
             continue
         lo, hi = start - spec.window, end + spec.window
         if all(_said_near(g, text, rules, lo, hi) for g in signal.near):
-            return text.phrase(start, end)
+            return text.phrase(start, end), start
     return None
 
 
@@ -152,14 +152,14 @@ def _said_near(near: Group, text: _Text, rules: RuleSet, lo: int, hi: int) -> bo
     )
 
 
-def _only(signal: Signal, text: _Text) -> str | None:
+def _only(signal: Signal, text: _Text) -> tuple[str, int] | None:
     """For `only` signals: fires when nothing but its phrases (or fillers) is said."""
     covered: set[int] = set()
     for start, end in signal.any.spans(text.found):
         covered.update(range(start, end))
     leftover = [t for i, t in enumerate(text.tokens) if i not in covered and t not in _FILLERS]
     if covered and not leftover:
-        return text.flat[:60]
+        return text.flat[:60], 0
     return None
 
 
@@ -302,15 +302,32 @@ _WHEN_VI = {
 }
 
 
-def _by_rules(prepared: _Text, rules: RuleSet) -> _Decision:
-    """The signals of rules.yaml: the authority when one fires."""
+def _by_rules(prepared: _Text, rules: RuleSet, safe: bool) -> _Decision:
+    """The signals of rules.yaml: the authority when one fires.
+
+    A P1 signal said of a time its own clause states as over ("tháng trước", "hồi nhỏ")
+    is no danger now: it counts as P2 (harm that happened), or P3 when the tip says the
+    person is safe now.
+    """
     fired: list[tuple[Signal, str]] = []
     candidates = sorted({i for p in prepared.found for i in rules.by_phrase.get(p, ())})
     for position in candidates:
         signal = rules.signals[position]
-        matched = _only(signal, prepared) if signal.spec.only else _fires(signal, prepared, rules)
-        if matched is not None:
-            fired.append((signal, matched))
+        hit = _only(signal, prepared) if signal.spec.only else _fires(signal, prepared, rules)
+        if hit is None:
+            continue
+        matched, start = hit
+        clause = clause_at(prepared.clauses, start)
+        if (
+            signal.spec.level == Level.P1
+            and clause is not None
+            and clause.stated
+            and clause.when == When.PAST
+        ):
+            level = Level.P3 if safe else Level.P2
+            spec = signal.spec.model_copy(update={"level": level, "id": f"{signal.spec.id}_past"})
+            signal = replace(signal, spec=spec)
+        fired.append((signal, matched))
     superseded = {other for signal, _ in fired for other in signal.spec.supersedes}
     fired = [(s, m) for s, m in fired if s.spec.id not in superseded]
     pranks = [(s, m) for s, m in fired if s.spec.prank]
@@ -359,13 +376,42 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
         if top is not None and URGENCY[top.level] > URGENCY[decision.level]:
             decision.needs_review = True
             decision.reasons.append(_finding_reason(top, prepared))
+            if strong_now(top):
+                decision.level = top.level
+                decision.categories = [*top.categories, *decision.categories]
+                if top.purpose:
+                    decision.purposes.add(top.purpose)
         return
     if ruled and decision.level == Level.SPAM:
         return  # positive evidence of spam (an ad, a prank) stands
+    topic = reading.first("story") or reading.first("question")
+    if findings and topic is not None and not specific_person(prepared.tokens):
+        if not any(strong_now(f) and f.why[0].clause.stated for f in findings):
+            # A question or a story about a subject ("phòng chống xâm hại"), no one named.
+            findings = []
+            if not ruled:
+                words = prepared.phrase(topic.start, topic.end)
+                decision.level = Level.P4
+                decision.reasons.append(
+                    Reason(
+                        f"concept:{topic.concept.name}",
+                        words,
+                        "level P4",
+                        f"P4: {topic.concept.says}, không nêu người cụ thể gặp nguy; "
+                        f"người báo viết {quote(words)}",
+                        f"P4: {topic.concept.says_en}, no particular person at risk; "
+                        f"the tip says {quote(words)}",
+                    )
+                )
+                return
     if findings:
         top = findings[0]
-        if ruled and decision.level == Level.P4 and top.level != Level.P1:
-            return  # a question or thanks that names harm in passing
+        if ruled and decision.level == Level.P4:
+            if top.level != Level.P1 or not (strong_now(top) and specific_person(prepared.tokens)):
+                if top.level == Level.P1:
+                    decision.needs_review = True
+                    decision.reasons.append(_finding_reason(top, prepared))
+                return  # a question or thanks that names harm in passing
         chosen = [f for f in findings if f.level == top.level]
         decision.level = top.level
         decision.categories = []
@@ -506,9 +552,11 @@ def classify(
         return TriageResult(
             Level.SPAM, 0.0, (Category.OTHER,), None, (), (reason,), victim_age, victim_gender
         )
-    decision = _by_rules(prepared, rules)
+    reading = None
     if rules.concepts is not None:
         reading = read(rules.concepts, prepared.tokens, prepared.found, prepared.clauses)
+    decision = _by_rules(prepared, rules, safe=reading is not None and reading.has("found"))
+    if reading is not None:
         _by_concepts(decision, reading, prepared)
     _by_model(decision, prepared, rules)
     level, reasons = decision.level, decision.reasons
