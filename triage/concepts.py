@@ -229,7 +229,7 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
     if reading.has("baby_sale", live):
         add(P1, (Category.TRAFFICKING,), "baby_sale", purpose=Purpose.CHILD_SALE,
             note="trẻ bị bán hoặc sắp bị giao")  # fmt: skip
-    if reading.has("missing", live) and not reading.has("found"):
+    if reading.has("missing") and not reading.has("found"):  # missing until found
         add(P1, (Category.MISSING_CHILD,), "missing", note="trẻ mất tích chưa tìm thấy")
     if reading.has("self_harm", live):
         add(P1, (Category.SELF_HARM,), "self_harm", note="ý định hoặc hành vi tự hại")
