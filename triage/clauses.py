@@ -15,6 +15,14 @@ from enum import StrEnum
 from triage.phrases import BREAK
 
 
+_REPEAT = re.compile(r"([a-z])\1+")
+
+
+def squeezed(word: str) -> str:
+    """A word as the tokens have it: letters held down are squeezed ("tomorrow" -> "tomorow")."""
+    return _REPEAT.sub(r"\1", word)
+
+
 class When(StrEnum):
     """When what a clause tells happens, as far as the words say."""
 
@@ -35,17 +43,20 @@ _PLURAL_NEXT = {
     "tre", "be", "co", "chi", "anh", "tin", "hinh", "anh", "nam", "thang",
 }  # fmt: skip
 NEGATORS = {"khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt"}
+NEGATORS = {squeezed(w) for w in NEGATORS}
 # "không biết ai đang đánh" does not deny the beating: these verbs take the negation.
 _NEGATION_TAKERS = {
     "biet", "ro", "hieu", "chac", "nho", "dam", "the", "muon", "sure", "know", "only",
     "lau", "sao", "duoc", "can",
 }  # fmt: skip
+_NEGATION_TAKERS = {squeezed(w) for w in _NEGATION_TAKERS}
 _NEGATION_REACH = 6
 # A reason or result ends what a negation covers: "không dám về vì bố đánh".
 _SCOPE_ENDS = {"vi", "nen", "because", "so", "de", "thi", "con", "ma"}
+_CONTRAST = {squeezed(w) for w in _CONTRAST}
 
 _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
-    (tuple(p.split()), when)
+    (tuple(squeezed(p).split()), when)
     for when, phrases in (
         (
             When.NOW,
@@ -111,7 +122,7 @@ def _written(original: str, spans: list[tuple[int, int]], index: int) -> str:
 def _is_contrast(tokens: list[str], i: int, original: str, spans: list[tuple[int, int]]) -> bool:
     token = tokens[i]
     if token in _CONTRAST:
-        return True
+        return not (token == "tuy" and i > 0 and tokens[i - 1] == "ma")  # "ma túy": drugs
     accented = _AMBIGUOUS.get(token)
     if accented is None:
         return False

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from triage.clauses import Clause, When, clause_at, negated
+from triage.clauses import Clause, When, clause_at, negated, squeezed
 from triage.phrases import Group, PhraseIndex, group
 from triage.rules import Category, Level, Purpose, RuleError
 
@@ -33,7 +33,8 @@ CHILDREN = {
     "em", "con", "chau", "be", "tre", "nho", "hoc", "sinh", "child", "kid", "girl", "boy",
     "daughter", "son", "baby", "toi", "minh", "me", "i",
 }  # fmt: skip
-_NOT_NOW = {When.PAST, When.LATER, When.REPEATED}
+ACTORS = {squeezed(w) for w in ACTORS}
+CHILDREN = {squeezed(w) for w in CHILDREN}
 
 
 class ConceptSpec(BaseModel):
@@ -70,6 +71,15 @@ class ConceptSet:
     """Every concept, its words already in the rules' phrase index."""
 
     concepts: tuple[Concept, ...]
+    by_phrase: dict[int, tuple[int, ...]] = field(default_factory=dict)  # phrase -> concepts
+
+    @classmethod
+    def of(cls, concepts: tuple[Concept, ...]) -> ConceptSet:
+        index: dict[int, list[int]] = {}
+        for position, concept in enumerate(concepts):
+            for phrase_id in concept.words.ids:
+                index.setdefault(phrase_id, []).append(position)
+        return cls(concepts, {k: tuple(v) for k, v in index.items()})
 
 
 def parse_concepts(raw: str, index: PhraseIndex, source: str = "<concepts>") -> ConceptSet:
@@ -83,7 +93,7 @@ def parse_concepts(raw: str, index: PhraseIndex, source: str = "<concepts>") -> 
     unknown = [name for name in spec.concepts if name not in CONCEPTS]
     if missing or unknown:
         raise RuleError(f"{source}: concepts missing {missing}, unknown {unknown}")
-    return ConceptSet(
+    return ConceptSet.of(
         tuple(
             Concept(
                 name,
@@ -132,10 +142,15 @@ def read(
 ) -> Reading:
     """Every concept in the tip, each either said or denied ("không bị đánh")."""
     reading = Reading()
-    for concept in concepts.concepts:
+    present: dict[int, list[tuple[int, int]]] = {}
+    for phrase_id, spans in found.items():
+        for position in concepts.by_phrase.get(phrase_id, ()):
+            present.setdefault(position, []).extend(spans)
+    for position, spans in sorted(present.items()):
+        concept = concepts.concepts[position]
         excluded = concept.exclude.spans(found) if concept.exclude is not None else []
         last_end = -1
-        for start, end in concept.words.spans(found):
+        for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
             if start < last_end or any(s <= start < e for s, e in excluded):
                 continue
             clause = clause_at(clauses, start)

@@ -98,6 +98,14 @@ class _Text:
     original: str
     spans: list[tuple[int, int]]
     clauses: list[Clause]
+    _vector: tuple[set[str], float] | None = None
+
+    def vector(self, rules: RuleSet) -> tuple[set[str], float]:
+        """The model's features of the tip, computed once."""
+        assert rules.model is not None
+        if self._vector is None:
+            self._vector = rules.model.vector(self.tokens)
+        return self._vector
 
     @classmethod
     def of(cls, text: str, rules: RuleSet) -> _Text:
@@ -492,13 +500,13 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
 def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
     """The model's second opinion: it may raise the level or ask for a review, never lower."""
     model = rules.model
-    if model is None or "level" not in model.heads:
-        return
-    opinion = model.opinion(prepared.tokens, "level", words=False)
+    if model is None or "level" not in model.heads or decision.level == Level.P1:
+        return  # nothing is above P1, and the model never lowers
+    opinion = model.opinion(prepared.tokens, "level", words=False, vector=prepared.vector(rules))
     said = Level(opinion.label)
     if URGENCY[said] <= URGENCY[decision.level] or opinion.probability < MODEL_REVIEW:
         return
-    present, norm = model.vector(prepared.tokens)
+    present, norm = prepared.vector(rules)
     words = model.heads["level"].top_words(present, norm, opinion.label)
     shown = ", ".join(f"{w} ({weight:+.2f})" for w, weight in words)
     raise_it = opinion.probability >= MODEL_RAISE
@@ -522,7 +530,9 @@ def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
         return
     decision.level = said
     if not any(str(c) in _ROUTABLE for c in decision.categories) and "category" in model.heads:
-        category = model.opinion(prepared.tokens, "category", words=False)
+        category = model.opinion(
+            prepared.tokens, "category", words=False, vector=prepared.vector(rules)
+        )
         ranked = sorted(category.probabilities.items(), key=lambda kv: -kv[1])
         best = next((label for label, _ in ranked if set(label.split("+")) <= _ROUTABLE), None)
         if best:
@@ -547,7 +557,9 @@ def _model_categories(
     assert rules.model is not None
     if "category" not in rules.model.heads:
         return categories
-    opinion = rules.model.opinion(prepared.tokens, "category", words=False)
+    opinion = rules.model.opinion(
+        prepared.tokens, "category", words=False, vector=prepared.vector(rules)
+    )
     labels = opinion.label.split("+")
     chosen = [Category(c) for c in labels]
     if opinion.probability < threshold or not set(labels) <= _ROUTABLE:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,27 @@ class ModelError(ValueError):
     """A weights file that cannot be used; the message names the problem."""
 
 
+_GRAMS: dict[str, tuple[str, ...]] = {}  # a word's features, kept: words repeat a lot
+_GRAMS_KEPT = 50_000
+
+
+def _word_features(token: str) -> tuple[str, ...]:
+    """A word's own features: the word, and its 3- and 4-letter pieces with edges marked."""
+    grams = _GRAMS.get(token)
+    if grams is None:
+        padded = " " + token + " "
+        size = len(padded)
+        grams = (
+            "w:" + token,
+            *["c:" + padded[i : i + 3] for i in range(size - 2)],
+            *["c:" + padded[i : i + 4] for i in range(size - 3)],
+        )
+        if len(_GRAMS) >= _GRAMS_KEPT:
+            _GRAMS.clear()
+        _GRAMS[token] = grams
+    return grams
+
+
 def features(tokens: list[str]) -> list[str]:
     """The features of a tip's folded tokens (punctuation breaks word pairs)."""
     out: list[str] = []
@@ -35,40 +55,40 @@ def features(tokens: list[str]) -> list[str]:
         if token == BREAK:
             previous = ""
             continue
-        out.append("w:" + token)
+        out.extend(_word_features(token))
         if previous:
             out.append("b:" + previous + " " + token)
         previous = token
-        padded = " " + token + " "
-        size = len(padded)
-        out.extend(["c:" + padded[i : i + 3] for i in range(size - 2)])
-        out.extend(["c:" + padded[i : i + 4] for i in range(size - 3)])
     return out
 
 
 @dataclass(frozen=True)
 class Head:
-    """One classifier over the shared features: per class, feature -> idf x weight."""
+    """One classifier over the shared features: feature -> idf x weight for each class."""
 
     classes: tuple[str, ...]
-    weights: tuple[dict[str, float], ...]
+    rows: dict[str, tuple[float, ...]]
     intercept: tuple[float, ...]
 
     def scores(self, present: set[str], norm: float) -> list[float]:
         """The decision function (what sklearn's decision_function gives)."""
-        zeros = repeat(0.0)
+        get = self.rows.get
+        rows = [row for row in map(get, present) if row is not None]
+        if not rows or not norm:
+            return list(self.intercept)
+        # One column per class, each summed in C: the fast way to add sparse rows here.
         return [
-            math.fsum(map(w.get, present, zeros)) / norm + b if norm else b
-            for w, b in zip(self.weights, self.intercept, strict=True)
+            total / norm + b for total, b in zip(map(sum, zip(*rows)), self.intercept, strict=True)
         ]
 
     def top_words(self, present: set[str], norm: float, label: str, count: int = 4) -> list[
         tuple[str, float]
     ]:
         """The features that pushed most towards `label`, with their contribution."""
-        weights = self.weights[self.classes.index(label)]
+        column = self.classes.index(label)
         pushed = sorted(
-            ((f, weights[f] / norm) for f in present if f in weights), key=lambda fw: -fw[1]
+            ((f, self.rows[f][column] / norm) for f in present if f in self.rows),
+            key=lambda fw: -fw[1],
         )
         return [(f.split(":", 1)[1].strip(), round(w, 2)) for f, w in pushed[:count] if w > 0]
 
@@ -94,17 +114,24 @@ class LinearModel:
     source: str
 
     def vector(self, tokens: list[str]) -> tuple[set[str], float]:
-        present = {f for f in features(tokens) if f in self.idf}
-        norm = math.sqrt(math.fsum(self.idf[f] ** 2 for f in present))
+        """The tip's known features and the length of its tf-idf vector."""
+        present = set(features(tokens)).intersection(self.idf)
+        norm = math.sqrt(sum([self.idf[f] ** 2 for f in present]))
         return present, norm
 
     def decision(self, tokens: list[str], head: str) -> list[float]:
         present, norm = self.vector(tokens)
         return self.heads[head].scores(present, norm)
 
-    def opinion(self, tokens: list[str], head: str, words: bool = True) -> Opinion:
+    def opinion(
+        self,
+        tokens: list[str],
+        head: str,
+        words: bool = True,
+        vector: tuple[set[str], float] | None = None,
+    ) -> Opinion:
         """The head's most likely class with its probability and the words behind it."""
-        present, norm = self.vector(tokens)
+        present, norm = vector or self.vector(tokens)
         model = self.heads[head]
         scores = model.scores(present, norm)
         top = max(scores)
@@ -155,7 +182,6 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
             raise ModelError(f"{where}: coef must have one row per class ({len(classes)})")
         if not isinstance(intercept, list) or len(intercept) != len(classes):
             raise ModelError(f"{where}: intercept must have one value per class")
-        weights = []
         for label, row in zip(classes, coef, strict=True):
             if not isinstance(row, list) or len(row) != len(vocabulary):
                 raise ModelError(
@@ -163,16 +189,15 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
                     f"{len(row) if isinstance(row, list) else 'no'} weights, expected "
                     f"{len(vocabulary)}"
                 )
-            weights.append(
-                {
-                    f: idf_map[f] * _number(w, f"{where} weight of {f!r}")
-                    for f, w in zip(vocabulary, row)
-                    if w
-                }
-            )
+            for w in row:
+                _number(w, f"{where}: a weight of class {label!r}")
+        rows = {
+            f: tuple(idf_map[f] * float(w) for w in column)
+            for f, column in zip(vocabulary, zip(*coef, strict=True), strict=True)
+        }
         heads[name] = Head(
             tuple(str(c) for c in classes),
-            tuple(weights),
+            rows,
             tuple(_number(b, f"{where} intercept") for b in intercept),
         )
     if set(heads["level"].classes) - {"P1", "P2", "P3", "P4", "SPAM"}:
