@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from triage.phrases import BREAK
 
-
 _REPEAT = re.compile(r"([a-z])\1+")
 
 
@@ -40,7 +39,7 @@ _CONTRAST = {"tuy", "but", "though", "although", "however", "whereas", "while"}
 _AMBIGUOUS = {"nhung": "nhưng", "ma": "mà", "con": "còn"}
 _PLURAL_NEXT = {
     "dua", "nguoi", "em", "ban", "dieu", "chau", "con", "ngay", "lan", "thu", "cai", "vu",
-    "tre", "be", "co", "chi", "anh", "tin", "hinh", "anh", "nam", "thang",
+    "tre", "be", "co", "chi", "anh", "tin", "hinh", "nam", "thang",
 }  # fmt: skip
 NEGATORS = {"khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt"}
 NEGATORS = {squeezed(w) for w in NEGATORS}
@@ -137,9 +136,9 @@ def _is_contrast(tokens: list[str], i: int, original: str, spans: list[tuple[int
     return False  # "con" without diacritics is the child far more often than "còn"
 
 
-def split(tokens: list[str], original: str = "", spans: list[tuple[int, int]] | None = None) -> list[
-    tuple[int, int]
-]:
+def split(
+    tokens: list[str], original: str = "", spans: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
     """Clauses as token ranges: punctuation, line breaks and contrast words end a clause."""
     spans = spans or []
     bounds: list[tuple[int, int]] = []
@@ -166,9 +165,7 @@ def negated(tokens: list[str], start: int, clause_start: int) -> bool:
             return False
         if token in NEGATORS:
             following = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if following in _NEGATION_TAKERS and i + 1 < start:
-                return False
-            return True
+            return not (following in _NEGATION_TAKERS and i + 1 < start)
     return False
 
 

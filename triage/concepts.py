@@ -26,7 +26,7 @@ CONCEPTS = (
 # Words that name the person doing harm: before an act, they are its actor.
 ACTORS = {
     "bo", "ba", "cha", "me", "ma", "chu", "di", "ong", "duong", "ke", "hang", "xom", "thay",
-    "co", "chong", "vo", "nguoi", "ban", "chu", "he", "she", "father", "mother", "dad", "mum",
+    "co", "chong", "vo", "nguoi", "ban", "he", "she", "father", "mother", "dad", "mum",
     "mom", "stepfather", "uncle", "man", "woman", "they", "ho", "no", "han", "gia", "dinh",
 }  # fmt: skip
 CHILDREN = {
@@ -253,7 +253,9 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
         add(P1, (cat,), "injury", note="thương tích cần chữa trị")
     if reading.has("alone", soon) and (reading.has("neglect") or reading.has("distress")):
         add(P1, (Category.NEGLECT,), "alone", note="trẻ nhỏ bị để một mình nơi nguy hiểm")
-    if reading.has("weapon", {When.NOW, When.SOON, When.UNKNOWN}) and (reading.has("threat") or reading.has("violence")):
+    if reading.has("weapon", {When.NOW, When.SOON, When.UNKNOWN}) and (
+        reading.has("threat") or reading.has("violence")
+    ):
         add(P1, (Category.PHYSICAL_ABUSE,), "weapon", "threat", note="có vũ khí")
 
     if reading.has("sextortion"):
@@ -289,8 +291,10 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
     if reading.has("child_labour") or reading.has("forced_work"):
         add(P3, (Category.CHILD_LABOUR,), "child_labour", "forced_work", note="lao động trẻ em")
     if reading.has("bullying"):
-        cats = (Category.BULLYING,) + ((Category.ONLINE_ABUSE,) if reading.has("online") else ())
-        add(P3, cats, "bullying", note="trẻ bị bắt nạt")
+        bullied: tuple[Category, ...] = (Category.BULLYING,)
+        if reading.has("online"):
+            bullied = (Category.BULLYING, Category.ONLINE_ABUSE)
+        add(P3, bullied, "bullying", note="trẻ bị bắt nạt")
     if reading.has("emotional"):
         add(P3, (Category.EMOTIONAL_ABUSE,), "emotional", note="bạo lực tinh thần")
     if reading.has("self_harm", {When.PAST}) and not reading.has("self_harm", live):
@@ -300,7 +304,9 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
         safe = reading.first("found")
         assert safe is not None
         out = [
-            Finding(P3, f.categories, (*f.why, safe), f.purpose, f.needs_review, f.note + "; đã an toàn")
+            Finding(
+                P3, f.categories, (*f.why, safe), f.purpose, f.needs_review, f.note + "; đã an toàn"
+            )
             if f.level in (P1, P2)
             else f
             for f in out

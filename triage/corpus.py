@@ -57,9 +57,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def split(
-    paths: Iterable[Path], part: str = "all"
-) -> list[dict[str, Any]]:
+def split(paths: Iterable[Path], part: str = "all") -> list[dict[str, Any]]:
     """Records of the files; part is "all", "tuned" or "untouched"."""
     records: list[dict[str, Any]] = []
     for path in paths:

@@ -395,29 +395,34 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
     if ruled and decision.level == Level.SPAM:
         return  # positive evidence of spam (an ad, a prank) stands
     topic = reading.first("story") or reading.first("question")
-    if findings and topic is not None and not specific_person(prepared.tokens):
-        if not any(strong_now(f) and f.why[0].clause.stated for f in findings):
-            # A question or a story about a subject ("phòng chống xâm hại"), no one named.
-            findings = []
-            if not ruled:
-                words = prepared.phrase(topic.start, topic.end)
-                decision.level = Level.P4
-                decision.reasons.append(
-                    Reason(
-                        f"concept:{topic.concept.name}",
-                        words,
-                        "level P4",
-                        f"P4: {topic.concept.says}, không nêu người cụ thể gặp nguy; "
-                        f"người báo viết {quote(words)}",
-                        f"P4: {topic.concept.says_en}, no particular person at risk; "
-                        f"the tip says {quote(words)}",
-                    )
+    if (
+        findings
+        and topic is not None
+        and not specific_person(prepared.tokens)
+        and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
+    ):
+        # A question or a story about a subject ("phòng chống xâm hại"), no one named.
+        findings = []
+        if not ruled:
+            words = prepared.phrase(topic.start, topic.end)
+            decision.level = Level.P4
+            decision.reasons.append(
+                Reason(
+                    f"concept:{topic.concept.name}",
+                    words,
+                    "level P4",
+                    f"P4: {topic.concept.says}, không nêu người cụ thể gặp nguy; "
+                    f"người báo viết {quote(words)}",
+                    f"P4: {topic.concept.says_en}, no particular person at risk; "
+                    f"the tip says {quote(words)}",
                 )
-                return
+            )
+            return
     if findings:
         top = findings[0]
         if ruled and decision.level == Level.P4:
-            if top.level != Level.P1 or not (strong_now(top) and specific_person(prepared.tokens)):
+            urgent = strong_now(top) and specific_person(prepared.tokens)
+            if top.level != Level.P1 or not urgent:
                 if top.level == Level.P1:
                     decision.needs_review = True
                     decision.reasons.append(_finding_reason(top, prepared))

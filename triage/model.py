@@ -77,13 +77,12 @@ class Head:
         if not rows or not norm:
             return list(self.intercept)
         # One column per class, each summed in C: the fast way to add sparse rows here.
-        return [
-            total / norm + b for total, b in zip(map(sum, zip(*rows)), self.intercept, strict=True)
-        ]
+        totals = map(sum, zip(*rows, strict=True))
+        return [total / norm + b for total, b in zip(totals, self.intercept, strict=True)]
 
-    def top_words(self, present: set[str], norm: float, label: str, count: int = 4) -> list[
-        tuple[str, float]
-    ]:
+    def top_words(
+        self, present: set[str], norm: float, label: str, count: int = 4
+    ) -> list[tuple[str, float]]:
         """The features that pushed most towards `label`, with their contribution."""
         column = self.classes.index(label)
         pushed = sorted(
@@ -166,7 +165,9 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
         )
     if not all(isinstance(f, str) and f[:2] in ("w:", "b:", "c:") for f in vocabulary):
         raise ModelError(f"{source}: a vocabulary entry is not a w:/b:/c: feature")
-    idf_map = {f: _number(v, f"{source}: idf of {f!r}") for f, v in zip(vocabulary, idf)}
+    idf_map = {
+        f: _number(v, f"{source}: idf of {f!r}") for f, v in zip(vocabulary, idf, strict=True)
+    }
     heads_data = data.get("heads")
     if not isinstance(heads_data, dict) or "level" not in heads_data:
         raise ModelError(f"{source}: heads must be an object with at least a 'level' head")

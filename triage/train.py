@@ -92,9 +92,9 @@ def cross_validate(
     }
 
 
-def export(vectorizer: Any, heads: dict[str, Any], trained_on: int, cv: dict[str, Any]) -> dict[
-    str, Any
-]:
+def export(
+    vectorizer: Any, heads: dict[str, Any], trained_on: int, cv: dict[str, Any]
+) -> dict[str, Any]:
     """The weights document that triage/model.py reads."""
     vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
     document: dict[str, Any] = {
