@@ -41,7 +41,10 @@ _PLURAL_NEXT = {
     "dua", "nguoi", "em", "ban", "dieu", "chau", "con", "ngay", "lan", "thu", "cai", "vu",
     "tre", "be", "co", "chi", "anh", "tin", "hinh", "nam", "thang",
 }  # fmt: skip
-NEGATORS = {"khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt"}
+NEGATORS = {
+    "khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt",
+    "nobody", "noone", "nothing", "without", "neither", "nor", "doesnt", "hasnt", "havent",
+}  # fmt: skip
 NEGATORS = {squeezed(w) for w in NEGATORS}
 # "không biết ai đang đánh" does not deny the beating: these verbs take the negation.
 _NEGATION_TAKERS = {
@@ -82,7 +85,9 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.REPEATED,
             "thuong xuyen|lien tuc|hang ngay|ngay nao cung|moi ngay|hang dem|dem nao cung|"
             "nhieu lan|suot|often|every day|every night|again and again|many times|"
-            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan",
+            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan|regularly|"
+            "several times|times a month|times a week|for months|over several months|"
+            "for weeks|over months|mot thang may lan|tuan may lan|nhieu thang",
         ),
         (
             When.PAST,
@@ -210,21 +215,52 @@ def _after_negator(tokens: list[str], i: int, start: int) -> bool:
 def clauses(
     tokens: list[str], original: str = "", spans: list[tuple[int, int]] | None = None
 ) -> list[Clause]:
-    """Clauses with their time; a clause that says no time takes the tip's own."""
+    """Clauses with their time; a clause that says no time takes its sentence's, else the
+    tip's (the most urgent stated)."""
     bounds = split(tokens, original, spans)
     times = [when(tokens, s, e) for s, e in bounds]
-    stated = [t for t in times if t != When.UNKNOWN]
-    # A tip that states a time once ("tối nay") speaks of it throughout, unless a clause
-    # states another; the most urgent stated time wins for the clauses that say none.
+    sentence = _sentences(tokens, bounds, original, spans or [])
+    by_sentence: dict[int, When] = {}
+    for number, kind in zip(sentence, times, strict=True):
+        if kind != When.UNKNOWN:
+            by_sentence[number] = _most_urgent(by_sentence.get(number, When.UNKNOWN), kind)
     tip_time = When.UNKNOWN
-    for kind in (When.NOW, When.SOON, When.REPEATED, When.LATER, When.PAST):
-        if kind in stated:
-            tip_time = kind
-            break
+    for kind in times:
+        tip_time = _most_urgent(tip_time, kind)
     return [
-        Clause(s, e, t if t != When.UNKNOWN else tip_time, t != When.UNKNOWN)
-        for (s, e), t in zip(bounds, times, strict=True)
+        Clause(s, e, t, True)
+        if t != When.UNKNOWN
+        else Clause(s, e, by_sentence.get(number, tip_time), False)
+        for (s, e), t, number in zip(bounds, times, sentence, strict=True)
     ]
+
+
+_ORDER = (When.NOW, When.SOON, When.REPEATED, When.LATER, When.PAST, When.UNKNOWN)
+
+
+def _most_urgent(a: When, b: When) -> When:
+    return a if _ORDER.index(a) <= _ORDER.index(b) else b
+
+
+def _sentences(
+    tokens: list[str],
+    bounds: list[tuple[int, int]],
+    original: str,
+    spans: list[tuple[int, int]],
+) -> list[int]:
+    """The sentence number of each clause: a full stop, ! ? or a line break ends one."""
+    numbers = []
+    number = 0
+    previous_end = 0
+    for start, end in bounds:
+        for i in range(previous_end, start):
+            if tokens[i] == BREAK and i < len(spans):
+                mark = original[spans[i][0] : spans[i][1]]
+                if mark in (".", "!", "?", "\n"):
+                    number += 1
+        numbers.append(number)
+        previous_end = end
+    return numbers
 
 
 def clause_at(found: list[Clause], position: int) -> Clause | None:

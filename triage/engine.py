@@ -15,6 +15,7 @@ from typing import Any
 from routing.policy import RecipientTable, recipients_for
 from triage.clauses import Clause, When, clause_at, clauses, negated
 from triage.concepts import Finding, Reading, judge, read, specific_person, strong_now
+from triage.model import Opinion
 from triage.describe import CATEGORY_EN, CATEGORY_VI, quote, rule_sentence
 from triage.phrases import BREAK, Group, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
@@ -249,8 +250,9 @@ def _victim_gender(text: _Text, rules: RuleSet, age_at: int) -> str | None:
 
 # The model's say: raise the level when it is this sure of a more urgent one, else ask for a
 # review when it is at least REVIEW sure. Chosen on the tuned part of the corpus.
-MODEL_RAISE = 0.6
-MODEL_REVIEW = 0.4
+MODEL_RAISE = 0.45
+MODEL_REVIEW = 0.35
+MODEL_SPAM = 0.5
 _HARM = (Level.P1, Level.P2, Level.P3)
 _ROUTABLE = {
     "trafficking", "physical_abuse", "sexual_abuse", "emotional_abuse", "neglect",
@@ -502,6 +504,24 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
         )
 
 
+def _model_reason(
+    opinion: Opinion, said: Level, prepared: _Text, rules: RuleSet, effect: str
+) -> Reason:
+    """The model's reason: what it says, how sure, and the words that weighed most."""
+    assert rules.model is not None
+    present, norm = prepared.vector(rules)
+    words = rules.model.heads["level"].top_words(present, norm, opinion.label)
+    shown = ", ".join(f"{w} ({weight:+.2f})" for w, weight in words)
+    sure = f"{opinion.probability:.0%}"
+    return Reason(
+        "model",
+        shown,
+        effect,
+        f"Mô hình thống kê cho {said} ({sure}): {effect}; các từ nặng ký nhất: {shown}",
+        f"The statistical model says {said} ({sure}): {effect}; its weightiest words: {shown}",
+    )
+
+
 def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
     """The model's second opinion: it may raise the level or ask for a review, never lower."""
     model = rules.model
@@ -509,27 +529,25 @@ def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
         return  # nothing is above P1, and the model never lowers
     opinion = model.opinion(prepared.tokens, "level", words=False, vector=prepared.vector(rules))
     said = Level(opinion.label)
+    defaulted = [r.rule for r in decision.reasons] == ["no_signal"]
+    if defaulted and said == Level.SPAM and opinion.probability >= MODEL_SPAM:
+        # Nothing placed the tip (P4 by default): the model's reading that it is spam
+        # (an ad, a flirt, a prank it has seen the like of) is the only evidence there is.
+        decision.level = Level.SPAM
+        decision.reasons.append(_model_reason(opinion, said, prepared, rules, "SPAM"))
+        return
+    provisional = [r.rule for r in decision.reasons] == ["no_rule_places_person_at_risk"]
+    if provisional and said in _HARM and opinion.probability >= MODEL_RAISE:
+        # Nothing placed the tip; the model's reading picks among P1-P3 (never P4), and
+        # the tip stays marked for review.
+        decision.level = said
+        decision.reasons.append(_model_reason(opinion, said, prepared, rules, f"P2 -> {said}"))
+        return
     if URGENCY[said] <= URGENCY[decision.level] or opinion.probability < MODEL_REVIEW:
         return
-    present, norm = prepared.vector(rules)
-    words = model.heads["level"].top_words(present, norm, opinion.label)
-    shown = ", ".join(f"{w} ({weight:+.2f})" for w, weight in words)
     raise_it = opinion.probability >= MODEL_RAISE
     effect = f"{decision.level} -> {said}" if raise_it else f"needs review ({said}?)"
-    sure = f"{opinion.probability:.0%}"
-    decision.reasons.append(
-        Reason(
-            "model",
-            shown,
-            effect,
-            f"Mô hình thống kê cho {said} ({sure}) "
-            + ("và nâng mức" if raise_it else "nên cần người duyệt")
-            + f"; các từ: {shown}",
-            f"The statistical model says {said} ({sure})"
-            + (" and raises the level" if raise_it else ", so a person should review")
-            + f"; words: {shown}",
-        )
-    )
+    decision.reasons.append(_model_reason(opinion, said, prepared, rules, effect))
     decision.needs_review = True
     if not raise_it:
         return
@@ -612,7 +630,8 @@ def classify(
     reading = None
     if rules.concepts is not None:
         reading = read(rules.concepts, prepared.tokens, prepared.found, prepared.clauses)
-    decision = _by_rules(prepared, rules, safe=reading is not None and reading.has("found"))
+    safe = reading is not None and (reading.has("found") or reading.has("returned"))
+    decision = _by_rules(prepared, rules, safe=safe)
     if reading is not None:
         _by_concepts(decision, reading, prepared)
     _by_model(decision, prepared, rules)
