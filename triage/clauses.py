@@ -95,7 +95,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "ngay xua|da tung|tung bi|hom truoc|hom qua|dem qua|toi qua|last week|last month|"
             "last year|years ago|when i was|as a child|used to|yesterday|hoi do|luc do|"
             "khi xua|may nam truoc|nam nao|da xong|da qua|hoi hoc|hoi con|luc nho|khi con nho|"
-            "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam",
+            "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam|hoi dau nam|"
+            "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring",
         ),
     )
     for p in phrases.split("|")

@@ -21,7 +21,7 @@ CONCEPTS = (
     "recruitment", "forced_work", "baby_sale", "missing", "found", "self_harm", "injury",
     "weapon", "threat", "neglect", "child_labour", "bullying", "online", "emotional",
     "returned", "support_need", "person_at_risk", "distress", "question", "feedback",
-    "story", "spam", "organ", "chain_letter", "alone",
+    "story", "spam", "organ", "chain_letter", "alone", "not_urgent",
 )  # fmt: skip
 # Words that name the person doing harm: before an act, they are its actor.
 ACTORS = {
@@ -299,15 +299,16 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
         add(P3, (Category.EMOTIONAL_ABUSE,), "emotional", note="bạo lực tinh thần")
     if reading.has("self_harm", {When.PAST}) and not reading.has("self_harm", live):
         add(P2, (Category.SELF_HARM,), "self_harm", note="đã từng tự hại")
-    if reading.has("found"):
-        # A threat stopped in time (the child is safe now) is P3 with the threat's category.
-        safe = reading.first("found")
+    if reading.has("found") or reading.has("returned"):
+        # A threat stopped in time (the child is safe now) is P3 with the threat's category;
+        # a returned victim is P3 (support) unless threatened (P2, above).
+        safe = reading.first("found") or reading.first("returned")
         assert safe is not None
         out = [
             Finding(
                 P3, f.categories, (*f.why, safe), f.purpose, f.needs_review, f.note + "; đã an toàn"
             )
-            if f.level in (P1, P2)
+            if f.level in (P1, P2) and not any(h.concept.name == "threat" for h in f.why)
             else f
             for f in out
         ]

@@ -312,13 +312,14 @@ _WHEN_VI = {
 }
 
 
-def _by_rules(prepared: _Text, rules: RuleSet, safe: bool) -> _Decision:
+def _by_rules(prepared: _Text, rules: RuleSet, safe: bool, calm: bool = False) -> _Decision:
     """The signals of rules.yaml: the authority when one fires.
 
     A P1 signal said of a time its own clause states as over ("tháng trước", "hồi nhỏ")
     is no danger now: it counts as P2 (harm that happened), or P3 when the tip says the
     person is safe now. A missing child stays P1 however long ago they went: only being
-    found ends it.
+    found ends it. When the tipster says it is not urgent ("không gấp", "no immediate
+    danger") a P1 signal counts as P2 and the tip is marked for review.
     """
     fired: list[tuple[Signal, str]] = []
     candidates = sorted({i for p in prepared.found for i in rules.by_phrase.get(p, ())})
@@ -329,16 +330,16 @@ def _by_rules(prepared: _Text, rules: RuleSet, safe: bool) -> _Decision:
             continue
         matched, start = hit
         clause = clause_at(prepared.clauses, start)
+        over = clause is not None and clause.stated and clause.when == When.PAST
         if (
             signal.spec.level == Level.P1
-            and clause is not None
-            and clause.stated
-            and clause.when == When.PAST
+            and (over or calm)
             and Category.MISSING_CHILD not in signal.spec.categories
         ):
-            level = Level.P3 if safe else Level.P2
-            spec = signal.spec.model_copy(update={"level": level, "id": f"{signal.spec.id}_past"})
-            signal = replace(signal, spec=spec)
+            level = Level.P3 if safe and over else Level.P2
+            suffix = "past" if over else "not_urgent"
+            update = {"level": level, "id": f"{signal.spec.id}_{suffix}"}
+            signal = replace(signal, spec=signal.spec.model_copy(update=update))
         fired.append((signal, matched))
     superseded = {other for signal, _ in fired for other in signal.spec.supersedes}
     fired = [(s, m) for s, m in fired if s.spec.id not in superseded]
@@ -631,7 +632,9 @@ def classify(
     if rules.concepts is not None:
         reading = read(rules.concepts, prepared.tokens, prepared.found, prepared.clauses)
     safe = reading is not None and (reading.has("found") or reading.has("returned"))
-    decision = _by_rules(prepared, rules, safe=safe)
+    calm = reading is not None and reading.has("not_urgent")
+    decision = _by_rules(prepared, rules, safe=safe, calm=calm)
+    decision.needs_review |= calm
     if reading is not None:
         _by_concepts(decision, reading, prepared)
     _by_model(decision, prepared, rules)
