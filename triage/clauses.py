@@ -73,7 +73,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.SOON,
             "toi nay|dem nay|trua nay|chieu nay|sang mai|toi mai|chieu mai|ngay mai|"
             "sap|chuan bi|sap sua|lat nua|ti nua|chut nua|tonight|tomorrow|this evening|"
-            "soon|about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|"
+            "soon|about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|mai sang|"
+            "mai toi|this afternoon|this morning|eta|later today|in a few hours|"
             "khoi hanh|xuat phat|nua dem",
         ),
         (

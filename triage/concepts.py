@@ -318,6 +318,10 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
 
 _MINE = {"toi", "em", "minh", "tui", "nha", "chung", "ta", "my", "our"}
 _YOUNG = {"con", "chau", "em", "be", "ban", "thang", "co", "cau", "dua"}
+_RELATIVES = {
+    "daughter", "son", "child", "kid", "niece", "nephew", "brother", "sister", "student",
+    "class", "cousin", "grandson", "granddaughter", "friend", "neighbour", "neighbor",
+}  # fmt: skip
 
 
 def specific_person(tokens: list[str]) -> bool:
@@ -328,7 +332,11 @@ def specific_person(tokens: list[str]) -> bool:
             return True
         if first in {"em", "toi", "minh", "tui", "i"} and second in {"bi", "dang", "was", "am"}:
             return True
-        if first.isdigit() and second in {"tuoi", "t", "thang", "years", "year"}:
+        if first.isdigit() and second in {"tuoi", "t", "thang", "years", "year", "yo"}:
+            return True
+        if first in {"my", "our", "his", "her"} and second in _RELATIVES:
+            return True
+        if first in {"m", "f", "around", "aged", "age"} and second.isdigit():
             return True
     return False
 

@@ -312,7 +312,19 @@ _WHEN_VI = {
 }
 
 
-def _by_rules(prepared: _Text, rules: RuleSet, safe: bool, calm: bool = False) -> _Decision:
+def _only_a_topic(reading: Reading, prepared: _Text) -> bool:
+    """A question, a story or feedback about a subject: no particular person, no time now,
+    no call for help ("trẻ đi lạc thì báo 111 hay 113?", a novel's plot, a complaint)."""
+    if not (reading.has("question") or reading.has("story") or reading.has("feedback")):
+        return False
+    if reading.has("distress") or specific_person(prepared.tokens):
+        return False
+    return not any(c.stated and c.when in (When.NOW, When.SOON) for c in prepared.clauses)
+
+
+def _by_rules(
+    prepared: _Text, rules: RuleSet, safe: bool, calm: bool = False, topic: bool = False
+) -> _Decision:
     """The signals of rules.yaml: the authority when one fires.
 
     A P1 signal said of a time its own clause states as over ("tháng trước", "hồi nhỏ")
@@ -331,7 +343,11 @@ def _by_rules(prepared: _Text, rules: RuleSet, safe: bool, calm: bool = False) -
         matched, start = hit
         clause = clause_at(prepared.clauses, start)
         over = clause is not None and clause.stated and clause.when == When.PAST
-        if (
+        if topic and signal.spec.level in _HARM:
+            # Danger words inside a general question or story place nobody: P4, reviewed.
+            update = {"level": Level.P4, "id": f"{signal.spec.id}_topic"}
+            signal = replace(signal, spec=signal.spec.model_copy(update=update))
+        elif (
             signal.spec.level == Level.P1
             and (over or calm)
             and Category.MISSING_CHILD not in signal.spec.categories
@@ -633,8 +649,9 @@ def classify(
         reading = read(rules.concepts, prepared.tokens, prepared.found, prepared.clauses)
     safe = reading is not None and (reading.has("found") or reading.has("returned"))
     calm = reading is not None and reading.has("not_urgent")
-    decision = _by_rules(prepared, rules, safe=safe, calm=calm)
-    decision.needs_review |= calm
+    topic = reading is not None and _only_a_topic(reading, prepared)
+    decision = _by_rules(prepared, rules, safe=safe, calm=calm, topic=topic)
+    decision.needs_review |= calm or any(r.rule.endswith("_topic") for r in decision.reasons)
     if reading is not None:
         _by_concepts(decision, reading, prepared)
     _by_model(decision, prepared, rules)
