@@ -93,6 +93,13 @@ def parse_concepts(raw: str, index: PhraseIndex, source: str = "<concepts>") -> 
     unknown = [name for name in spec.concepts if name not in CONCEPTS]
     if missing or unknown:
         raise RuleError(f"{source}: concepts missing {missing}, unknown {unknown}")
+    try:
+        return _compiled(spec, index)
+    except ValueError as exc:  # a phrase without words
+        raise RuleError(f"{source}: {exc}") from exc
+
+
+def _compiled(spec: ConceptFile, index: PhraseIndex) -> ConceptSet:
     return ConceptSet.of(
         tuple(
             Concept(
@@ -158,7 +165,7 @@ def read(
                 continue
             last_end = end
             hit = Hit(concept, start, end, clause)
-            if negated(tokens, start, clause.start):
+            if concept.name not in _NEVER_DENIED and negated(tokens, start, clause.start):
                 reading.denied.setdefault(concept.name, []).append(hit)
             else:
                 reading.hits.setdefault(concept.name, []).append(hit)
@@ -352,4 +359,6 @@ def strong_now(finding: Finding) -> bool:
     return hit.clause.stated and hit.clause.when in (When.NOW, When.SOON)
 
 
+# Kinds of message, not acts: "không" before them does not deny them.
+_NEVER_DENIED = {"spam", "chain_letter", "question", "story", "feedback", "not_urgent"}
 _RANK = {Level.P1: 0, Level.P2: 1, Level.P3: 2, Level.P4: 3, Level.SPAM: 4}

@@ -89,7 +89,13 @@ class Head:
             ((f, self.rows[f][column] / norm) for f in present if f in self.rows),
             key=lambda fw: -fw[1],
         )
-        return [(f.split(":", 1)[1].strip(), round(w, 2)) for f, w in pushed[:count] if w > 0]
+        shown: dict[str, float] = {}
+        for feature, weight in pushed:
+            word = feature.split(":", 1)[1].strip()
+            if weight <= 0 or len(shown) == count:
+                break
+            shown.setdefault(word, round(weight, 2))
+        return list(shown.items())
 
 
 @dataclass(frozen=True)
