@@ -323,7 +323,12 @@ def _only_a_topic(reading: Reading, prepared: _Text) -> bool:
 
 
 def _by_rules(
-    prepared: _Text, rules: RuleSet, safe: bool, calm: bool = False, topic: bool = False
+    prepared: _Text,
+    rules: RuleSet,
+    safe: bool,
+    calm: bool = False,
+    topic: bool = False,
+    safe_now: bool = False,
 ) -> _Decision:
     """The signals of rules.yaml: the authority when one fires.
 
@@ -346,6 +351,14 @@ def _by_rules(
         if topic and signal.spec.level in _HARM:
             # Danger words inside a general question or story place nobody: P4, reviewed.
             update = {"level": Level.P4, "id": f"{signal.spec.id}_topic"}
+            signal = replace(signal, spec=signal.spec.model_copy(update=update))
+        elif (
+            signal.spec.level == Level.P2
+            and safe_now
+            and not {str(c) for c in signal.spec.categories} & {"trafficking", "victim_support"}
+        ):
+            # Harm that happened, the child safe now and the abuser gone: support (P3).
+            update = {"level": Level.P3, "id": f"{signal.spec.id}_safe_now"}
             signal = replace(signal, spec=signal.spec.model_copy(update=update))
         elif (
             signal.spec.level == Level.P1
@@ -650,7 +663,8 @@ def classify(
     safe = reading is not None and (reading.has("found") or reading.has("returned"))
     calm = reading is not None and reading.has("not_urgent")
     topic = reading is not None and _only_a_topic(reading, prepared)
-    decision = _by_rules(prepared, rules, safe=safe, calm=calm, topic=topic)
+    safe_now = reading is not None and reading.has("found")
+    decision = _by_rules(prepared, rules, safe=safe, calm=calm, topic=topic, safe_now=safe_now)
     decision.needs_review |= calm or any(r.rule.endswith("_topic") for r in decision.reasons)
     if reading is not None:
         _by_concepts(decision, reading, prepared)
