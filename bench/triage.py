@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import machine  # noqa: E402
 
 TIPS = REPO / "tests" / "data" / "triage"
+MARKER = "<!-- written by hand below: bench/triage.py keeps it -->"
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -125,7 +126,10 @@ def main() -> None:
     )
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report, encoding="utf-8")
+    kept = ""  # the hand-written part of the page below the marker stays
+    if args.out.exists() and MARKER in args.out.read_text(encoding="utf-8"):
+        kept = args.out.read_text(encoding="utf-8").split(MARKER, 1)[1]
+    args.out.write_text(report + "\n" + MARKER + kept, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from typing import Any
 from routing.policy import RecipientTable, recipients_for
 from triage.clauses import Clause, When, clause_at, clauses, negated
 from triage.concepts import Finding, Reading, judge, read, specific_person, strong_now
-from triage.model import Opinion
 from triage.describe import CATEGORY_EN, CATEGORY_VI, quote, rule_sentence
+from triage.model import Opinion
 from triage.phrases import BREAK, Group, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
