@@ -38,16 +38,12 @@ def rss_mb(pid: int | str = "self") -> float:
 
 def serve_rss() -> float:
     """Start `serve` on a free port and read its resident memory once it answers."""
-    import socket
+    from tests.live import free_port, start_service, stop
 
-    from tests.live import start, stop
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as var:
         env = {**os.environ, "HOTLINE_VAR_DIR": var, "HOTLINE_SECRET_KEY": "bench-" * 6}
-        process = start(env, port)
+        process = start_service(env, port)
         try:
             time.sleep(2)  # start-up settles (the workers start)
             return rss_mb(process.pid)

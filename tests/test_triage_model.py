@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 from triage import Level, classify, load_rules
-from triage.model import ModelError, load_model, parse_model
+from triage.model import ModelError, encode_weights, load_model, parse_model
 
 SHIPPED = REPO / "config" / "triage" / "model.json"
 TRIAGE_DATA = REPO / "tests" / "data" / "triage"
@@ -31,7 +31,7 @@ def _tiny(level_bias: dict[str, float], word: str = "w:xyz") -> dict[str, Any]:
         "heads": {
             "level": {
                 "classes": classes,
-                "coef": [[0.0] for _ in classes],
+                "weights": encode_weights([[0.0] * len(classes)]),
                 "intercept": [level_bias.get(c, 0.0) for c in classes],
             }
         },
@@ -55,10 +55,14 @@ def test_the_shipped_weights_load() -> None:
         (lambda d: d.update(idf=[float("nan")]), "not a finite number"),
         (lambda d: d.update(vocabulary=["xyz"]), "not a w:/b:/c: feature"),
         (lambda d: d["heads"].pop("level"), "'level' head"),
-        (lambda d: d["heads"]["level"]["coef"].pop(), "one row per class"),
-        (lambda d: d["heads"]["level"]["coef"][0].append(1.0), "class 'P1' has 2 weights"),
+        (lambda d: d["heads"]["level"].update(weights=encode_weights([[0.0] * 4])), "hold 4"),
+        (lambda d: d["heads"]["level"].update(weights="**"), "not valid base64"),
+        (lambda d: d["heads"]["level"].update(weights=[0.0] * 5), "base64 string"),
         (lambda d: d["heads"]["level"].update(intercept=[0.0]), "intercept"),
-        (lambda d: d["heads"]["level"]["coef"][1].__setitem__(0, "x"), "not a finite number"),
+        (
+            lambda d: d["heads"]["level"].update(weights=encode_weights([[float("inf")] * 5])),
+            "not a finite number",
+        ),
         (lambda d: d["heads"]["level"].update(classes=["P1", "P9", "P3", "P4", "SPAM"]), "P1-P4"),
     ],
 )
@@ -91,7 +95,7 @@ def test_the_model_never_lowers_a_p1(rules) -> None:  # type: ignore[no-untyped-
 
 def test_the_model_may_raise_and_says_so_with_its_words(rules) -> None:  # type: ignore[no-untyped-def]
     document = _tiny({"P1": 2.0}, word="w:banh")
-    document["heads"]["level"]["coef"][0] = [30.0]
+    document["heads"]["level"]["weights"] = encode_weights([[30.0, 0.0, 0.0, 0.0, 0.0]])
     with_model = replace(rules, model=parse_model(document))
     result = classify("cho hoi gia banh mi bao nhieu", rules=with_model)
     assert result.level == Level.P1 and result.needs_review
@@ -118,5 +122,5 @@ def test_runtime_scores_equal_scikit_learns() -> None:
         expected = classifier.decision_function(matrix)
         for text, row in zip(texts, expected, strict=True):
             ours = model.decision(tokens_of(text, teencode), name)
-            # equal up to the six decimals the weights file keeps
-            assert ours == pytest.approx(list(row), abs=2e-4), text
+            # equal up to the float32 the weights file keeps
+            assert ours == pytest.approx(list(row), rel=1e-5, abs=1e-5), text

@@ -10,8 +10,12 @@ training stack.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +71,7 @@ class Head:
     """One classifier over the shared features: feature -> idf x weight for each class."""
 
     classes: tuple[str, ...]
-    rows: dict[str, tuple[float, ...]]
+    rows: dict[str, array[float]]  # feature -> idf x weight, one per class
     intercept: tuple[float, ...]
 
     def scores(self, present: set[str], norm: float) -> list[float]:
@@ -120,8 +124,10 @@ class LinearModel:
 
     def vector(self, tokens: list[str]) -> tuple[set[str], float]:
         """The tip's known features and the length of its tf-idf vector."""
-        present = set(features(tokens)).intersection(self.idf)
-        norm = math.sqrt(sum([self.idf[f] ** 2 for f in present]))
+        idf = self.idf
+        present = {f for f in set(features(tokens)) if f in idf}  # not .intersection(idf):
+        # that walks the whole vocabulary
+        norm = math.sqrt(sum([idf[f] ** 2 for f in present]))
         return present, norm
 
     def decision(self, tokens: list[str], head: str) -> list[float]:
@@ -179,34 +185,7 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
         raise ModelError(f"{source}: heads must be an object with at least a 'level' head")
     heads: dict[str, Head] = {}
     for name, head in heads_data.items():
-        where = f"{source}: head {name!r}"
-        if not isinstance(head, dict):
-            raise ModelError(f"{where} is not an object")
-        classes, coef, intercept = head.get("classes"), head.get("coef"), head.get("intercept")
-        if not isinstance(classes, list) or len(classes) < 2:
-            raise ModelError(f"{where}: classes must list at least two labels")
-        if not isinstance(coef, list) or len(coef) != len(classes):
-            raise ModelError(f"{where}: coef must have one row per class ({len(classes)})")
-        if not isinstance(intercept, list) or len(intercept) != len(classes):
-            raise ModelError(f"{where}: intercept must have one value per class")
-        for label, row in zip(classes, coef, strict=True):
-            if not isinstance(row, list) or len(row) != len(vocabulary):
-                raise ModelError(
-                    f"{where}: the row of class {label!r} has "
-                    f"{len(row) if isinstance(row, list) else 'no'} weights, expected "
-                    f"{len(vocabulary)}"
-                )
-            for w in row:
-                _number(w, f"{where}: a weight of class {label!r}")
-        rows = {
-            f: tuple(idf_map[f] * float(w) for w in column)
-            for f, column in zip(vocabulary, zip(*coef, strict=True), strict=True)
-        }
-        heads[name] = Head(
-            tuple(str(c) for c in classes),
-            rows,
-            tuple(_number(b, f"{where} intercept") for b in intercept),
-        )
+        heads[name] = _head(head, vocabulary, idf_map, f"{source}: head {name!r}")
     if set(heads["level"].classes) - {"P1", "P2", "P3", "P4", "SPAM"}:
         raise ModelError(f"{source}: the level head has classes other than P1-P4 and SPAM")
     return LinearModel(
@@ -215,6 +194,53 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
         trained_on=int(_number(data.get("trained_on", 0), f"{source}: trained_on")),
         cross_validated=dict(data.get("cross_validated") or {}),
         source=source,
+    )
+
+
+def encode_weights(rows: list[list[float]]) -> str:
+    """Weights, one row per feature, as the file keeps them: float32, base64."""
+    packed = array("f", [w for row in rows for w in row])
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def _head(head: object, vocabulary: list[str], idf: dict[str, float], where: str) -> Head:
+    """One head: its classes, intercepts and the feature-major float32 weights."""
+    if not isinstance(head, dict):
+        raise ModelError(f"{where} is not an object")
+    classes, weights, intercept = head.get("classes"), head.get("weights"), head.get("intercept")
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise ModelError(f"{where}: classes must list at least two labels")
+    if not isinstance(intercept, list) or len(intercept) != len(classes):
+        raise ModelError(f"{where}: intercept must have one value per class ({len(classes)})")
+    if not isinstance(weights, str):
+        raise ModelError(f"{where}: weights must be a base64 string of float32 values")
+    try:
+        raw = base64.b64decode(weights, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ModelError(f"{where}: weights are not valid base64 ({exc})") from exc
+    width = len(classes)
+    expected = len(vocabulary) * width
+    if len(raw) != 4 * expected:
+        raise ModelError(
+            f"{where}: weights hold {len(raw) // 4} numbers, expected {len(vocabulary)} "
+            f"features x {width} classes = {expected}"
+        )
+    values = array("f")
+    values.frombytes(raw)
+    if sys.byteorder != "little":
+        values.byteswap()
+    if not all(map(math.isfinite, values)):
+        raise ModelError(f"{where}: a weight is not a finite number")
+    rows = {
+        f: array("d", [idf[f] * w for w in values[i * width : (i + 1) * width]])
+        for i, f in enumerate(vocabulary)
+    }
+    return Head(
+        tuple(str(c) for c in classes),
+        rows,
+        tuple(_number(b, f"{where} intercept") for b in intercept),
     )
 
 

@@ -10,12 +10,12 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from triage.model import FORMAT, VERSION, features
+from triage.model import FORMAT, VERSION, encode_weights, features
 from triage.phrases import words
 
 MAX_CHARS = 10_000
 C = 4.0  # inverse regularisation; chosen by cross-validation on the tuned part
-MIN_DF = 2
+MIN_DF = 5
 
 
 def tokens_of(text: str, teencode: dict[str, str]) -> list[str]:
@@ -103,13 +103,13 @@ def export(
         "trained_on": trained_on,
         "cross_validated": cv,
         "vocabulary": vocabulary,
-        "idf": [round(float(v), 6) for v in vectorizer.idf_],
+        "idf": [float(v) for v in vectorizer.idf_],
         "heads": {},
     }
     for name, classifier in heads.items():
         document["heads"][name] = {
             "classes": [str(c) for c in classifier.classes_],
-            "coef": [[round(float(w), 6) for w in row] for row in classifier.coef_],
-            "intercept": [round(float(b), 6) for b in classifier.intercept_],
+            "intercept": [float(b) for b in classifier.intercept_],
+            "weights": encode_weights(classifier.coef_.T.tolist()),
         }
     return document
