@@ -42,7 +42,7 @@ def test_the_shipped_weights_load() -> None:
     model = load_model(SHIPPED)
     assert model.trained_on > 500
     assert model.heads["level"].classes == ("P1", "P2", "P3", "P4", "SPAM")
-    assert len(model.idf) > 1000
+    assert len(model.rows) > 1000
 
 
 @pytest.mark.parametrize(

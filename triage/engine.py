@@ -16,7 +16,7 @@ from routing.policy import RecipientTable, recipients_for
 from triage.clauses import Clause, When, clause_at, clauses, negated
 from triage.concepts import Finding, Reading, judge, read, specific_person, strong_now
 from triage.describe import CATEGORY_EN, CATEGORY_VI, quote, rule_sentence
-from triage.model import Opinion
+from triage.model import Opinion, Scores
 from triage.phrases import BREAK, Group, tokens_and_spans
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 
@@ -99,14 +99,14 @@ class _Text:
     original: str
     spans: list[tuple[int, int]]
     clauses: list[Clause]
-    _vector: tuple[set[str], float] | None = None
+    _scores: Scores | None = None
 
-    def vector(self, rules: RuleSet) -> tuple[set[str], float]:
-        """The model's features of the tip, computed once."""
+    def scores(self, rules: RuleSet) -> Scores:
+        """The model's scores of the tip, computed once."""
         assert rules.model is not None
-        if self._vector is None:
-            self._vector = rules.model.vector(self.tokens)
-        return self._vector
+        if self._scores is None:
+            self._scores = rules.model.scores(self.tokens)
+        return self._scores
 
     @classmethod
     def of(cls, text: str, rules: RuleSet) -> _Text:
@@ -539,8 +539,7 @@ def _model_reason(
 ) -> Reason:
     """The model's reason: what it says, how sure, and the words that weighed most."""
     assert rules.model is not None
-    present, norm = prepared.vector(rules)
-    words = rules.model.heads["level"].top_words(present, norm, opinion.label)
+    words = rules.model.top_words(prepared.tokens, "level", opinion.label)
     shown = ", ".join(f"{w} ({weight:+.2f})" for w, weight in words)
     sure = f"{opinion.probability:.0%}"
     return Reason(
@@ -557,7 +556,7 @@ def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
     model = rules.model
     if model is None or "level" not in model.heads or decision.level == Level.P1:
         return  # nothing is above P1, and the model never lowers
-    opinion = model.opinion(prepared.tokens, "level", words=False, vector=prepared.vector(rules))
+    opinion = model.opinion(prepared.tokens, "level", prepared.scores(rules))
     said = Level(opinion.label)
     defaulted = [r.rule for r in decision.reasons] == ["no_signal"]
     if defaulted and said == Level.SPAM and opinion.probability >= MODEL_SPAM:
@@ -583,9 +582,7 @@ def _by_model(decision: _Decision, prepared: _Text, rules: RuleSet) -> None:
         return
     decision.level = said
     if not any(str(c) in _ROUTABLE for c in decision.categories) and "category" in model.heads:
-        category = model.opinion(
-            prepared.tokens, "category", words=False, vector=prepared.vector(rules)
-        )
+        category = model.opinion(prepared.tokens, "category", prepared.scores(rules))
         ranked = sorted(category.probabilities.items(), key=lambda kv: -kv[1])
         best = next((label for label, _ in ranked if set(label.split("+")) <= _ROUTABLE), None)
         if best:
@@ -610,9 +607,7 @@ def _model_categories(
     assert rules.model is not None
     if "category" not in rules.model.heads:
         return categories
-    opinion = rules.model.opinion(
-        prepared.tokens, "category", words=False, vector=prepared.vector(rules)
-    )
+    opinion = rules.model.opinion(prepared.tokens, "category", prepared.scores(rules))
     labels = opinion.label.split("+")
     chosen = [Category(c) for c in labels]
     if opinion.probability < threshold or not set(labels) <= _ROUTABLE:

@@ -68,38 +68,12 @@ def features(tokens: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Head:
-    """One classifier over the shared features: feature -> idf x weight for each class."""
+    """One classifier over the shared features: its classes, where its weights stand in a
+    feature's row, and its intercepts."""
 
     classes: tuple[str, ...]
-    rows: dict[str, array[float]]  # feature -> idf x weight, one per class
+    offset: int
     intercept: tuple[float, ...]
-
-    def scores(self, present: set[str], norm: float) -> list[float]:
-        """The decision function (what sklearn's decision_function gives)."""
-        get = self.rows.get
-        rows = [row for row in map(get, present) if row is not None]
-        if not rows or not norm:
-            return list(self.intercept)
-        # One column per class, each summed in C: the fast way to add sparse rows here.
-        totals = map(sum, zip(*rows, strict=True))
-        return [total / norm + b for total, b in zip(totals, self.intercept, strict=True)]
-
-    def top_words(
-        self, present: set[str], norm: float, label: str, count: int = 4
-    ) -> list[tuple[str, float]]:
-        """The features that pushed most towards `label`, with their contribution."""
-        column = self.classes.index(label)
-        pushed = sorted(
-            ((f, self.rows[f][column] / norm) for f in present if f in self.rows),
-            key=lambda fw: -fw[1],
-        )
-        shown: dict[str, float] = {}
-        for feature, weight in pushed:
-            word = feature.split(":", 1)[1].strip()
-            if weight <= 0 or len(shown) == count:
-                break
-            shown.setdefault(word, round(weight, 2))
-        return list(shown.items())
 
 
 @dataclass(frozen=True)
@@ -109,49 +83,74 @@ class Opinion:
     label: str
     probability: float
     probabilities: dict[str, float]
-    words: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every head's decision function for one tip, and the length of its tf-idf vector."""
+
+    by_head: dict[str, list[float]]
+    norm: float
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """Shared idf table and the heads (level, category)."""
+    """All heads in one table: feature -> [idf², then idf x weight for each head's classes].
 
-    idf: dict[str, float]
+    One look-up per feature and one column sum give the vector's length and every head's
+    scores at once (what sklearn's decision_function gives, up to float32 weights).
+    """
+
+    rows: dict[str, array[float]]
     heads: dict[str, Head]
     trained_on: int
     cross_validated: dict[str, Any]
     source: str
 
-    def vector(self, tokens: list[str]) -> tuple[set[str], float]:
-        """The tip's known features and the length of its tf-idf vector."""
-        idf = self.idf
-        present = {f for f in set(features(tokens)) if f in idf}  # not .intersection(idf):
-        # that walks the whole vocabulary
-        norm = math.sqrt(sum([idf[f] ** 2 for f in present]))
-        return present, norm
+    def scores(self, tokens: list[str]) -> Scores:
+        """The decision function of every head for a tip's folded tokens."""
+        found = [row for row in map(self.rows.get, set(features(tokens))) if row is not None]
+        if not found:
+            return Scores({n: list(h.intercept) for n, h in self.heads.items()}, 0.0)
+        totals = list(map(sum, zip(*found, strict=True)))
+        norm = math.sqrt(totals[0])
+        return Scores(
+            {
+                name: [totals[head.offset + i] / norm + b for i, b in enumerate(head.intercept)]
+                for name, head in self.heads.items()
+            },
+            norm,
+        )
 
     def decision(self, tokens: list[str], head: str) -> list[float]:
-        present, norm = self.vector(tokens)
-        return self.heads[head].scores(present, norm)
+        return self.scores(tokens).by_head[head]
 
-    def opinion(
-        self,
-        tokens: list[str],
-        head: str,
-        words: bool = True,
-        vector: tuple[set[str], float] | None = None,
-    ) -> Opinion:
-        """The head's most likely class with its probability and the words behind it."""
-        present, norm = vector or self.vector(tokens)
-        model = self.heads[head]
-        scores = model.scores(present, norm)
-        top = max(scores)
-        exp = [math.exp(s - top) for s in scores]
+    def opinion(self, tokens: list[str], head: str, scores: Scores | None = None) -> Opinion:
+        """The head's most likely class with its probability."""
+        values = (scores or self.scores(tokens)).by_head[head]
+        top = max(values)
+        exp = [math.exp(v - top) for v in values]
         total = sum(exp)
-        probabilities = {c: e / total for c, e in zip(model.classes, exp, strict=True)}
+        classes = self.heads[head].classes
+        probabilities = {c: e / total for c, e in zip(classes, exp, strict=True)}
         label = max(probabilities, key=probabilities.__getitem__)
-        said = model.top_words(present, norm, label) if words and norm else []
-        return Opinion(label, probabilities[label], probabilities, said)
+        return Opinion(label, probabilities[label], probabilities)
+
+    def top_words(
+        self, tokens: list[str], head: str, label: str, count: int = 4
+    ) -> list[tuple[str, float]]:
+        """The words (and letter pieces) that pushed most towards `label`, with their part."""
+        model = self.heads[head]
+        column = model.offset + model.classes.index(label)
+        present = {f for f in set(features(tokens)) if f in self.rows}
+        norm = math.sqrt(sum(self.rows[f][0] for f in present)) or 1.0
+        pushed = sorted(((f, self.rows[f][column] / norm) for f in present), key=lambda x: -x[1])
+        shown: dict[str, float] = {}
+        for feature, weight in pushed:
+            if weight <= 0 or len(shown) == count:
+                break
+            shown.setdefault(feature.split(":", 1)[1].strip(), round(weight, 2))
+        return list(shown.items())
 
 
 def _number(value: object, where: str) -> float:
@@ -184,12 +183,26 @@ def parse_model(data: object, source: str = "<model>") -> LinearModel:
     if not isinstance(heads_data, dict) or "level" not in heads_data:
         raise ModelError(f"{source}: heads must be an object with at least a 'level' head")
     heads: dict[str, Head] = {}
+    columns: list[array[float]] = []  # per head, its float32 weights, feature-major
+    offset = 1  # column 0 is idf²
     for name, head in heads_data.items():
-        heads[name] = _head(head, vocabulary, idf_map, f"{source}: head {name!r}")
+        where = f"{source}: head {name!r}"
+        classes, intercept, values = _head(head, len(vocabulary), where)
+        heads[name] = Head(classes, offset, intercept)
+        columns.append(values)
+        offset += len(classes)
     if set(heads["level"].classes) - {"P1", "P2", "P3", "P4", "SPAM"}:
         raise ModelError(f"{source}: the level head has classes other than P1-P4 and SPAM")
+    rows: dict[str, array[float]] = {}
+    for i, feature in enumerate(vocabulary):
+        weight = idf_map[feature]
+        row = array("d", [weight * weight])
+        for head, values in zip(heads.values(), columns, strict=True):
+            width = len(head.classes)
+            row.extend([weight * w for w in values[i * width : (i + 1) * width]])
+        rows[feature] = row
     return LinearModel(
-        idf=idf_map,
+        rows=rows,
         heads=heads,
         trained_on=int(_number(data.get("trained_on", 0), f"{source}: trained_on")),
         cross_validated=dict(data.get("cross_validated") or {}),
@@ -205,8 +218,10 @@ def encode_weights(rows: list[list[float]]) -> str:
     return base64.b64encode(packed.tobytes()).decode("ascii")
 
 
-def _head(head: object, vocabulary: list[str], idf: dict[str, float], where: str) -> Head:
-    """One head: its classes, intercepts and the feature-major float32 weights."""
+def _head(
+    head: object, features: int, where: str
+) -> tuple[tuple[str, ...], tuple[float, ...], array[float]]:
+    """One head's classes, intercepts and feature-major float32 weights, checked."""
     if not isinstance(head, dict):
         raise ModelError(f"{where} is not an object")
     classes, weights, intercept = head.get("classes"), head.get("weights"), head.get("intercept")
@@ -220,12 +235,11 @@ def _head(head: object, vocabulary: list[str], idf: dict[str, float], where: str
         raw = base64.b64decode(weights, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ModelError(f"{where}: weights are not valid base64 ({exc})") from exc
-    width = len(classes)
-    expected = len(vocabulary) * width
+    expected = features * len(classes)
     if len(raw) != 4 * expected:
         raise ModelError(
-            f"{where}: weights hold {len(raw) // 4} numbers, expected {len(vocabulary)} "
-            f"features x {width} classes = {expected}"
+            f"{where}: weights hold {len(raw) // 4} numbers, expected {features} "
+            f"features x {len(classes)} classes = {expected}"
         )
     values = array("f")
     values.frombytes(raw)
@@ -233,14 +247,10 @@ def _head(head: object, vocabulary: list[str], idf: dict[str, float], where: str
         values.byteswap()
     if not all(map(math.isfinite, values)):
         raise ModelError(f"{where}: a weight is not a finite number")
-    rows = {
-        f: array("d", [idf[f] * w for w in values[i * width : (i + 1) * width]])
-        for i, f in enumerate(vocabulary)
-    }
-    return Head(
+    return (
         tuple(str(c) for c in classes),
-        rows,
         tuple(_number(b, f"{where} intercept") for b in intercept),
+        values,
     )
 
 
