@@ -124,3 +124,27 @@ def test_runtime_scores_equal_scikit_learns() -> None:
             ours = model.decision(tokens_of(text, teencode), name)
             # equal up to the float32 the weights file keeps
             assert ours == pytest.approx(list(row), rel=1e-5, abs=1e-5), text
+
+
+def test_train_rebuilds_the_weights_from_tips_and_feedback(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("sklearn")
+    from intake.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(TRIAGE_DATA / "tips_dev.jsonl", data)
+    feedback = tmp_path / "feedback.jsonl"
+    line = {
+        "id": "INC-1",
+        "text": "be trai 5 tuoi bi bo dot tay bang thuoc la",
+        "expected": {"level": "P1", "categories": ["physical_abuse"], "route_to": []},
+        "reason": "operator raised it",
+    }
+    feedback.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    out = tmp_path / "model.json"
+    args = ["triage", "train", "--data", str(data), "--feedback", str(feedback)]
+    assert main([*args, "--folds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "training on 81 tips (1 feedback files)" in printed
+    assert "cross-validated level_accuracy" in printed
+    assert load_model(out).trained_on == 81

@@ -286,6 +286,8 @@ def _rule_reason(signal: Signal, matched: str) -> Reason:
 
 def _finding_reason(finding: Finding, text: _Text) -> Reason:
     words = "; ".join(text.phrase(h.start, h.end) for h in finding.why)
+    # The supervisor reads the whole clause the concept was found in, as written.
+    said = "; ".join(dict.fromkeys(text.phrase(h.clause.start, h.clause.end) for h in finding.why))
     names = " + ".join(h.concept.name for h in finding.why)
     vi = " + ".join(h.concept.says for h in finding.why)
     en = " + ".join(h.concept.says_en for h in finding.why)
@@ -297,8 +299,8 @@ def _finding_reason(finding: Finding, text: _Text) -> Reason:
         words,
         f"level {finding.level}" + (" (needs review)" if finding.needs_review else ""),
         f"{finding.level}: {vi} ({finding.note}; thời điểm: {_WHEN_VI[when]}) thuộc nhóm "
-        f"{cats}; người báo viết {quote(words)}",
-        f"{finding.level}: {en} (time: {when}) in {cats_en}; the tip says {quote(words)}",
+        f"{cats}; người báo viết {quote(said)}",
+        f"{finding.level}: {en} (time: {when}) in {cats_en}; the tip says {quote(said)}",
     )
 
 
