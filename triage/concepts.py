@@ -233,7 +233,7 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
 
     if hit := reading.first("violence", soon):
         add(P1, (Category.PHYSICAL_ABUSE,), "violence", note="bạo lực đang hoặc sắp xảy ra")
-    if reading.has("sexual", soon):
+    if reading.has("sexual", soon) and not reading.has("sextortion"):  # images: P2 below
         add(P1, (Category.SEXUAL_ABUSE,), "sexual", note="xâm hại tình dục đang hoặc sắp xảy ra")
     for name in ("border", "taken"):
         if reading.has(name, soon):
