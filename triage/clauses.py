@@ -66,7 +66,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "keu cuu|dang o|right now|now|currently|is being|are being|at the moment|"
             "still|van dang|van con|tu sang den gio|tu hom qua den gio|den gio|chua ve|"
             "hien dang|dang bi|ngay luc nay|vao luc nay|ngoai cua|is happening|phut nay|phut truoc|"
-            "tu hom qua|tu sang|tu toi qua|tu dem qua|tu chieu|may hom nay|may ngay nay|vua|tieng nay|"
+            "tu hom qua|tu sang|tu toi qua|tu dem qua|tu chieu|may hom nay|may ngay nay|vua|"
+            "tieng nay|"
             + "|".join(f"{n} hom nay|{n} ngay nay|{n} dem nay" for n in range(1, 11))
             + "|"
             "since yesterday|since this morning|minutes ago",

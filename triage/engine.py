@@ -401,17 +401,18 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
     """Where no rule placed the tip, the concepts do; they never lower what rules said."""
     findings = judge(reading, prepared.tokens)
     ruled = bool(decision.reasons)
-    if chain := reading.first("chain_letter"):
-        # A chain letter is positive evidence of spam, whatever danger it describes.
+    if chain := reading.first("chain_letter") or reading.first("prank"):
+        # A chain letter, a silent or prank call, a scam message: positive evidence of
+        # spam, whatever danger the words describe.
         words = prepared.phrase(chain.start, chain.end)
         decision.level, decision.categories, decision.needs_review = Level.SPAM, [], False
         decision.reasons = [
             Reason(
-                "concept:chain_letter",
+                f"concept:{chain.concept.name}",
                 words,
                 "level SPAM",
-                f"tin rác: thư dây chuyền; người báo viết {quote(words)}",
-                f"spam: a chain letter; the tip says {quote(words)}",
+                f"tin rác: {chain.concept.says}; người báo viết {quote(words)}",
+                f"spam: {chain.concept.says_en}; the tip says {quote(words)}",
             )
         ]
         return
