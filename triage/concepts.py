@@ -21,7 +21,7 @@ CONCEPTS = (
     "recruitment", "forced_work", "baby_sale", "missing", "found", "self_harm", "injury",
     "weapon", "threat", "neglect", "child_labour", "bullying", "online", "emotional",
     "returned", "support_need", "person_at_risk", "distress", "question", "feedback",
-    "story", "spam", "organ", "chain_letter", "alone", "not_urgent", "prank",
+    "story", "spam", "organ", "chain_letter", "alone", "not_urgent", "prank", "hypothetical",
 )  # fmt: skip
 # Words that name the person doing harm: before an act, they are its actor.
 ACTORS = {
@@ -360,5 +360,8 @@ def strong_now(finding: Finding) -> bool:
 
 
 # Kinds of message, not acts: "không" before them does not deny them.
-_NEVER_DENIED = {"spam", "chain_letter", "prank", "question", "story", "feedback", "not_urgent"}
+_NEVER_DENIED = {
+    "spam", "chain_letter", "prank", "question", "story", "feedback", "not_urgent",
+    "hypothetical",
+}  # fmt: skip
 _RANK = {Level.P1: 0, Level.P2: 1, Level.P3: 2, Level.P4: 3, Level.SPAM: 4}

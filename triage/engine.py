@@ -319,9 +319,21 @@ def _only_a_topic(reading: Reading, prepared: _Text) -> bool:
     no call for help ("trẻ đi lạc thì báo 111 hay 113?", a novel's plot, a complaint)."""
     if not (reading.has("question") or reading.has("story") or reading.has("feedback")):
         return False
-    if reading.has("distress") or specific_person(prepared.tokens):
+    # Feedback about the line speaks of emergencies ("lúc khẩn cấp mà chờ lâu"): there only
+    # a cry for help counts.
+    words = _CRIES if reading.has("feedback") else _CALLS
+    calls = [h for h in reading.hits.get("distress", ()) if prepared.tokens[h.start] in words]
+    if calls:
+        return False
+    # "con tôi" in a question about prevention ("nên dạy con gì để phòng bị xâm hại")
+    # still names no one at risk; without a hypothetical, a named child is a tip.
+    if specific_person(prepared.tokens) and not reading.has("hypothetical"):
         return False
     return not any(c.stated and c.when in (When.NOW, When.SOON) for c in prepared.clauses)
+
+
+_CRIES = {"cuu", "giup", "help"}
+_CALLS = _CRIES | {"khan", "gap", "emergency", "urgent", "danger", "nguy"}
 
 
 def _by_rules(
