@@ -64,7 +64,7 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.NOW,
             "dang|ngay bay gio|bay gio|luc nay|hien gio|hien tai|ngay luc nay|vua moi|vua xong|"
             "keu cuu|dang o|right now|now|currently|is being|are being|at the moment|"
-            "still|van dang|van con|tu sang den gio|tu hom qua den gio|den gio|chua ve|"
+            "still|van dang|van con|tu sang den gio|tu hom qua den gio|chua ve|"
             "hien dang|dang bi|ngay luc nay|vao luc nay|ngoai cua|is happening|phut nay|phut truoc|"
             "tu hom qua|tu sang|tu toi qua|tu dem qua|tu chieu|may hom nay|may ngay nay|vua|"
             "tieng nay|"
@@ -89,7 +89,7 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.REPEATED,
             "thuong xuyen|lien tuc|hang ngay|ngay nao cung|moi ngay|hang dem|dem nao cung|"
             "nhieu lan|suot|often|every day|every night|again and again|many times|"
-            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan|regularly|"
+            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan|regularly|den gio|"
             "several times|times a month|times a week|for months|over several months|"
             "for weeks|over months|mot thang may lan|tuan may lan|nhieu thang",
         ),
