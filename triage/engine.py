@@ -417,7 +417,10 @@ def _by_concepts(decision: _Decision, reading: Reading, prepared: _Text) -> None
         # A chain letter, a silent or prank call, a scam message: positive evidence of
         # spam, whatever danger the words describe.
         words = prepared.phrase(chain.start, chain.end)
-        decision.level, decision.categories, decision.needs_review = Level.SPAM, [], False
+        # Spam over a danger signal is kept for a person to look at: a real call can sound
+        # like a prank, and a missed child is the worst error.
+        overruled = decision.level in _HARM
+        decision.level, decision.categories, decision.needs_review = Level.SPAM, [], overruled
         decision.reasons = [
             Reason(
                 f"concept:{chain.concept.name}",
