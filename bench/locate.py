@@ -37,7 +37,7 @@ from tests.live import free_port, start_service, stop  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "locations"
 SETS = {
-    "held out": ("holdout.jsonl", None),
+    "held out": ("../holdout/locations.jsonl", None),
     "untouched": ("addresses_dev.jsonl", "untouched"),
     "addresses (dev part)": ("addresses_dev.jsonl", "dev"),
     "handwritten": ("addresses_handwritten.jsonl", None),

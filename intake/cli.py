@@ -36,7 +36,8 @@ def _json_lines(stream: TextIO) -> Iterator[dict[str, Any]]:
 
 
 def _open_input(path: str | None) -> TextIO:
-    return open(path, encoding="utf-8") if path else sys.stdin
+    """The JSON lines to read: a file, or standard input for none or "-"."""
+    return sys.stdin if path in (None, "-") else open(path, encoding="utf-8")  # noqa: SIM115
 
 
 def _print_json(data: object) -> None:
@@ -50,18 +51,47 @@ def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     with _open_input(args.jsonl) as stream:
         for record in _json_lines(stream):
             result = classify(str(record.get("text", "")), rules=rules)
-            _print_json(result.to_json(record.get("id")))
+            _print_json(result.to_json(record.get("id"), lang=args.lang))
     return 0
 
 
 def cmd_triage_eval(args: argparse.Namespace, settings: Settings) -> int:
     from triage import load_rules
+    from triage.corpus import split
     from triage.eval import evaluate, render_report
 
-    rules = load_rules(settings.config_dir / "triage")
-    with open(args.file, encoding="utf-8") as stream:
-        records = list(_json_lines(stream))
-    print(render_report(evaluate(records, rules=rules)))
+    rules = load_rules(settings.config_dir / "triage", model=not args.no_model)
+    records = split(args.file, args.split)
+    print(f"files: {', '.join(str(f) for f in args.file)}; part: {args.split}")
+    print(render_report(evaluate(records, rules=rules), worst=args.worst))
+    return 0
+
+
+def cmd_triage_train(args: argparse.Namespace, settings: Settings) -> int:
+    from triage import load_rules
+    from triage.corpus import read_jsonl, split
+
+    try:
+        from triage.train import cross_validate, export, fit
+    except ImportError as exc:
+        raise CommandError("triage train needs scikit-learn: pip install -e '.[train]'") from exc
+    rules = load_rules(settings.config_dir / "triage", model=False)
+    files = sorted(args.data.glob("*.jsonl")) if args.data.is_dir() else [args.data]
+    records = split(files, "tuned")  # the untouched part never trains the shipped model
+    for feedback in args.feedback:
+        records += list(read_jsonl(feedback))
+    if len(records) < 20:
+        raise CommandError(f"only {len(records)} labelled tips: too few to train")
+    teencode = rules.index.teencode
+    print(f"training on {len(records)} tips ({len(args.feedback)} feedback files)")
+    figures = cross_validate(records, teencode, folds=args.folds) if args.folds > 1 else {}
+    for key, value in figures.items():
+        print(f"  cross-validated {key}: {value}")
+    vectorizer, heads = fit(records, teencode)
+    document = export(vectorizer, heads, len(records), figures)
+    out = args.out or settings.config_dir / "triage" / "model.json"
+    out.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({len(document['vocabulary'])} features)")
     return 0
 
 
@@ -121,17 +151,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score tips with the rules in config/triage/: one JSON object "
         '{"id", "text"} a line in, one result (level, categories, reasons) a line out.',
     )
-    triage.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    triage.add_argument("--jsonl", default=None, help="input file (default or -: stdin)")
+    triage.add_argument(
+        "--lang", choices=["vi", "en"], default="vi", help="language of the reasons' sentences"
+    )
     triage.set_defaults(func=cmd_triage)
     triage_sub = triage.add_subparsers(dest="triage_command")
     evaluate = triage_sub.add_parser(
         "eval",
-        help="evaluate the rules on a labelled file",
-        description="Score a labelled set and print recall, precision and accuracy by level "
+        help="evaluate triage on labelled files",
+        description="Score labelled sets and print recall, precision and accuracy by level "
         "and the worst misses first, e.g. tests/data/triage/tips_dev.jsonl.",
     )
-    evaluate.add_argument("file", type=Path, help="JSON lines {id, text, level, ...}")
+    evaluate.add_argument(
+        "file", type=Path, nargs="+", help="JSON lines {id, text, expected: {level, ...}}"
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=["all", "tuned", "untouched"],
+        default="all",
+        help="untouched: the fifth of train_*.jsonl tips nothing is tuned on",
+    )
+    evaluate.add_argument("--no-model", action="store_true", help="rules and concepts only")
+    evaluate.add_argument("--worst", type=int, default=10, help="misses to list")
     evaluate.set_defaults(func=cmd_triage_eval)
+    train = triage_sub.add_parser(
+        "train",
+        help="rebuild the model's weights (needs the [train] extra)",
+        description="Train the second opinion's weights on the tuned part of the labelled "
+        "corpus plus operators' corrections (export-feedback files); print cross-validated "
+        "figures and write config/triage/model.json.",
+    )
+    train.add_argument(
+        "--data", type=Path, default=Path("tests/data/triage"), help="labelled corpus"
+    )
+    train.add_argument(
+        "--feedback", type=Path, action="append", default=[], help="export-feedback file"
+    )
+    train.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
+    train.add_argument("--out", type=Path, default=None, help="default: config/triage/model.json")
+    train.set_defaults(func=cmd_triage_train)
     feedback = triage_sub.add_parser(
         "export-feedback",
         help="operators' level changes as JSONL",
@@ -147,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resolve places in tips to 2025 communes: one JSON object "
         '{"id", "text", optional "latitude", "longitude"} a line in, one result a line out.',
     )
-    locate.add_argument("--jsonl", default=None, help="input file (default: stdin)")
+    locate.add_argument("--jsonl", default=None, help="input file (default or -: stdin)")
     locate.set_defaults(func=cmd_locate)
     return parser
 

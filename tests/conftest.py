@@ -19,9 +19,6 @@ from intake.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"  # labelled sets, copied into the repository (origin noted there)
-# Read only by test_locate.py and test_triage_dataset.py until they read DATA/locations and
-# DATA/triage (the location and triage work); then this line goes: no test reads ../shared.
-DATASETS = REPO.parent / "shared" / "datasets"
 POSTGRES_URL = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
 # One template per test run, so that runs from several checkouts can share a server.
 TEMPLATE = f"hotline111_test_template_{os.getpid()}"

@@ -1,4 +1,4 @@
-"""Evaluate the rules on a labelled file (the format of shared/datasets/tips_dev.jsonl)."""
+"""Evaluate triage on labelled tips (the format of tests/data/triage/tips_dev.jsonl)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class EvalReport:
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     route_correct: int = 0
     categories_correct: int = 0
+    review: int = 0  # tips triage marked "needs review"
+    review_wrong: int = 0  # ... of which the level was wrong (a review catches them)
     misses: list[Miss] = field(default_factory=list)
 
     @property
@@ -73,6 +75,8 @@ def evaluate(records: Iterable[dict[str, Any]], *, rules: RuleSet) -> EvalReport
         predicted = str(result.level)
         report.total += 1
         report.confusion[(expected["level"], predicted)] += 1
+        report.review += result.needs_review
+        report.review_wrong += result.needs_review and predicted != expected["level"]
         route_expected = tuple(sorted(expected.get("route_to") or []))
         route_predicted = tuple(sorted(result.route_to))
         report.route_correct += route_expected == route_predicted
@@ -116,6 +120,7 @@ def render_report(report: EvalReport, worst: int = 10) -> str:
         f"P1 precision:      {report.precision('P1'):.3f}",
         f"route_to accuracy: {report.route_accuracy:.3f}",
         f"category accuracy: {report.category_accuracy:.3f}",
+        f"needs review:      {report.review} ({report.review_wrong} of them at a wrong level)",
     ]
     if report.misses:
         lines += ["", f"worst misses (up to {worst}):"]

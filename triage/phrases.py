@@ -61,7 +61,10 @@ def tokens_and_spans(
         if not word[0].isalnum():
             if tokens and tokens[-1] != BREAK:
                 tokens.append(BREAK)
-                spans.append(match.span())
+                start, end = match.span()
+                if positions is not None:  # where the mark stands in the text as written
+                    start, end = positions[start], positions[end]
+                spans.append((start, end))
             continue
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from routing.policy import RecipientTable, load_recipients
 from triage.phrases import Group, PhraseIndex, group
 from triage.text import fold
+
+if TYPE_CHECKING:
+    from triage.concepts import ConceptSet
+    from triage.model import LinearModel
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "config" / "triage"
 
@@ -83,6 +87,8 @@ class SignalSpec(BaseModel):
     negatable: bool = True
     prank: bool = False  # fires over harm signals: the tip itself says it is not real
     only: bool = False  # fires only when the text says nothing else
+    says: str | None = None  # what the signal means, in Vietnamese, for the reason
+    says_en: str | None = None
 
     @field_validator("any", "unless")
     @classmethod
@@ -156,6 +162,8 @@ class RuleSet:
     newborn: Group
     recipients: RecipientTable
     by_phrase: dict[int, tuple[int, ...]]  # phrase id -> signals whose `any` has it
+    concepts: ConceptSet | None = None  # concepts.yaml, when the folder has one
+    model: LinearModel | None = None  # model.json, when the folder has one
 
 
 def _line_of(raw: str, signal_id: str) -> str:
@@ -250,10 +258,27 @@ def _signals_by_phrase(signals: tuple[Signal, ...]) -> dict[int, tuple[int, ...]
     return {k: tuple(v) for k, v in index.items()}
 
 
-def load_rules(path: Path | None = None, recipients: Path | None = None) -> RuleSet:
-    """Load `rules.yaml` from a config folder's triage/ (default: the repository's), and
-    the recipients table beside it in routing/recipients.yaml."""
+def load_rules(
+    path: Path | None = None, recipients: Path | None = None, *, model: bool = True
+) -> RuleSet:
+    """Load `rules.yaml` from a config folder's triage/ (default: the repository's), the
+    recipients table beside it in routing/recipients.yaml, and beside the rules the
+    concepts (concepts.yaml) and the model's weights (model.json) when they are there.
+    A bad weights file raises ModelError naming the problem."""
+    from triage.concepts import parse_concepts
+    from triage.model import load_model
+
     folder = path or DEFAULT_PATH
     file = folder / "rules.yaml" if folder.is_dir() or not folder.suffix else folder
     table = load_recipients(recipients or file.parent.parent / "routing" / "recipients.yaml")
-    return parse_rules(file.read_text(encoding="utf-8"), table, str(file))
+    rules = parse_rules(file.read_text(encoding="utf-8"), table, str(file))
+    concepts_file = file.parent / "concepts.yaml"
+    if concepts_file.exists():
+        concepts = parse_concepts(
+            concepts_file.read_text(encoding="utf-8"), rules.index, str(concepts_file)
+        )
+        rules = replace(rules, concepts=concepts)
+    weights = file.parent / "model.json"
+    if model and weights.exists():
+        rules = replace(rules, model=load_model(weights))
+    return rules
