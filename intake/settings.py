@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     )
     repeat_window_days: int = Field(default=30, validation_alias="HOTLINE_REPEAT_WINDOW_DAYS")
     operator_phone: str | None = Field(default=None, validation_alias="HOTLINE_OPERATOR_PHONE")
+    # The number alerts give units to call for the tipster's contact (the hotline's line).
+    callback_phone: str = Field(default="111", validation_alias="HOTLINE_CALLBACK_PHONE")
     log_level: str = Field(default="INFO", validation_alias="HOTLINE_LOG_LEVEL")
     # Retention of personal data (0 keeps it for ever): docs/operations.md.
     retain_spam_days: int = Field(default=90, ge=0, validation_alias="HOTLINE_RETAIN_SPAM_DAYS")

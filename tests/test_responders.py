@@ -215,3 +215,21 @@ def test_a_merge_moves_messages_tells_units_and_stops_escalation(wired) -> None:
     post_update(client, tip_update(21, 700106, "ong ta lai den"))
     drain(services)
     assert _incidents(services) == 2
+
+
+def test_alerts_say_it_in_words_and_sms_fits_two_segments(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.pipeline.alerts import SMS_CHARACTERS, alert_text
+
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700107)
+    sent = [c["text"] for c in recorder.named("sendMessage") if reference in c["text"]]
+    assert sent and all("bạo lực thể chất" in t and "physical_abuse" not in t for t in sent)
+    assert all("Báo lúc:" in t and "(giờ Việt Nam)" in t for t in sent)
+    assert all("gọi Tổng đài 111" in t for t in sent)
+    with services.db.reader() as session:
+        incident = session.scalars(select(Incident)).one()
+        incident.summary = "bố em đang đánh em bằng gậy " * 40  # a long story
+        sms = alert_text(incident=incident, services=services, session=session, compact=True)
+    assert len(sms) <= SMS_CHARACTERS and sms.isascii()
+    assert not set(sms) & set("[]{}~^\\|`")  # GSM-7 basic alphabet: one character each
+    assert reference in sms and f"OK {reference}" in sms and "/console/incidents/" in sms

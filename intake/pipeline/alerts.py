@@ -8,10 +8,15 @@ from sqlalchemy.orm import Session
 
 from intake.pipeline.context import Services
 from intake.store.models import Incident, Tipster
+from intake.store.times import VN_TZ
+from triage.labels import SEX_VI, category_words, purpose_words
+from triage.text import strip_diacritics
 
 LEVEL_NAMES = {"P1": "KHẨN CẤP", "P2": "CAO", "P3": "TRUNG BÌNH"}
-GENDER = {"female": "nữ", "male": "nam", "other": "khác"}
 SUMMARY_CHARS = 400
+# An SMS alert fits two segments: GSM-7 text (no diacritics), 153 characters a segment.
+SMS_CHARACTERS = 2 * 153
+_NOT_GSM = re.compile(r"[^A-Za-z0-9 .,:;!?'\"()/+*#%&<=>@_$\n-]")
 PHONE_MASK = "[số điện thoại ẩn]"
 NAME_MASK = "[tên người báo ẩn]"
 
@@ -42,8 +47,11 @@ def mask_tipster(text: str) -> str:
     return _SELF_NAMED.sub(lambda m: m.group(1) + NAME_MASK, text)
 
 
-def alert_text(*, incident: Incident, services: Services, session: Session) -> str:
-    """The alert: reference, level, place, what happens, victim; the tipster only with consent."""
+def alert_text(
+    *, incident: Incident, services: Services, session: Session, compact: bool = False
+) -> str:
+    """The alert: reference, level, place, what happens, victim, when reported; the tipster
+    only with consent. `compact`: the SMS form, two segments at most."""
     place = services.geography.place_name(incident.ward_code, incident.province_code)
     tipster = session.get(Tipster, incident.tipster_id) if incident.tipster_id else None
     shared = tipster is not None and tipster.consent_to_share
@@ -51,17 +59,26 @@ def alert_text(*, incident: Incident, services: Services, session: Session) -> s
     where = incident.location_text or ""
     if not shared:
         summary, where = mask_tipster(summary), mask_tipster(where)
+    kinds = ", ".join(category_words(list(incident.categories))) or "chưa rõ"
+    if purpose := purpose_words(incident.trafficking_purpose):
+        kinds += f" ({purpose})"
     victim = []
     if incident.victim_age is not None:
         victim.append(f"{incident.victim_age} tuổi")
     if incident.victim_gender:
-        victim.append(GENDER.get(incident.victim_gender, incident.victim_gender))
+        victim.append(SEX_VI.get(incident.victim_gender, incident.victim_gender))
+    reported = incident.received_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y")
+    callback = services.settings.callback_phone
+    link = f"{services.settings.public_base_url.rstrip('/')}/console/incidents/{incident.id}"
+    if compact:
+        return _compact(incident, place or "chua ro", kinds, victim, summary, link)
     lines = [
         f"[111] {incident.reference} — {incident.level} "
         f"{LEVEL_NAMES.get(incident.level or '', '')}",
         f"Nơi xảy ra: {place or 'chưa rõ'}" + (f" ({where})" if where else ""),
-        f"Loại việc: {', '.join(incident.categories) or 'chưa rõ'}",
+        f"Loại việc: {kinds}",
         f"Nạn nhân: {', '.join(victim) or 'chưa rõ'}",
+        f"Báo lúc: {reported} (giờ Việt Nam)",
         f"Nội dung: {summary}",
     ]
     if tipster is not None and shared:
@@ -70,9 +87,29 @@ def alert_text(*, incident: Incident, services: Services, session: Session) -> s
         if name or phone:
             lines.append(f"Người báo (đồng ý chia sẻ): {name} {phone}".rstrip())
     else:
-        lines.append("Người báo: bảo mật — liên hệ Tổng đài 111 để gọi lại.")
-    lines.append(
-        f"Console: {services.settings.public_base_url.rstrip('/')}/console/incidents/{incident.id}"
-    )
+        lines.append(f"Người báo: bảo mật — gọi Tổng đài {callback} để được nối lại.")
+    lines.append(f"Console: {link}")
     lines.append(f'Xác nhận đã nhận: trả lời "OK {incident.reference}".')
     return "\n".join(lines)
+
+
+def _compact(
+    incident: Incident, place: str, kinds: str, victim: list[str], summary: str, link: str
+) -> str:
+    """The SMS form: the essentials without diacritics, the summary cut to fit."""
+    head = (
+        f"111 {incident.reference} {incident.level} {LEVEL_NAMES.get(incident.level or '', '')}"
+        f". Noi: {place}. Loai: {kinds}. Nan nhan: {', '.join(victim) or 'chua ro'}."
+    )
+    tail = f" Chi tiet: {link} Tra loi: OK {incident.reference}"
+    room = SMS_CHARACTERS - len(gsm(head)) - len(gsm(tail)) - len(" ND: ")
+    said = gsm(summary.replace("\n", " "))
+    if room < len(said):
+        said = said[: max(0, room - 3)].rstrip() + "..."
+    text = gsm(head) + (f" ND: {said}" if room > 10 else "") + gsm(tail)
+    return text[:SMS_CHARACTERS]
+
+
+def gsm(text: str) -> str:
+    """Text an SMS carries in GSM-7: no diacritics, nothing outside the basic alphabet."""
+    return _NOT_GSM.sub("", strip_diacritics(text).replace("—", "-"))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel
-from intake.pipeline.alerts import alert_text
+from intake.pipeline.alerts import SMS_CHARACTERS, alert_text
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import queue_alert
 from intake.pipeline.directory_cache import unit_record
@@ -114,6 +114,8 @@ def _resend_next_channel(
     if not contacts:
         return
     channel, recipient = contacts[step % len(contacts)]
+    compact = channel == Channel.SMS
+    body = alert_text(incident=incident, services=services, session=session, compact=compact)
     queue_alert(
         session=session,
         incident_reference=incident.reference,
@@ -121,7 +123,6 @@ def _resend_next_channel(
         unit_id=unit.id,
         channel=Channel(channel),
         recipient=recipient,
-        text="[NHẮC LẠI / REMINDER] "
-        + alert_text(incident=incident, services=services, session=session),
+        text=("NHAC LAI: " + body)[:SMS_CHARACTERS] if compact else "[NHẮC LẠI / REMINDER] " + body,
         step=step,
     )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, lazyload
 from channels.base import Channel
 from channels.registry import specs
 from intake.pipeline.acknowledge import escalation_key
-from intake.pipeline.alerts import alert_text
+from intake.pipeline.alerts import SMS_CHARACTERS, alert_text, gsm
 from intake.pipeline.assess import Analysis, analyse, apply
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts, queue_reply
@@ -138,7 +138,17 @@ def assign_many(
             ],
         ).scalars()
     )
-    text = preface + alert_text(incident=incident, services=services, session=session)
+    texts: dict[bool, str] = {}  # full, and the SMS form when a unit is reached by SMS
+
+    def text_for(channel: str) -> str:
+        compact = channel == Channel.SMS
+        if compact not in texts:
+            body = alert_text(
+                incident=incident, services=services, session=session, compact=compact
+            )
+            texts[compact] = gsm(preface) + body if compact else preface + body
+        return texts[compact]
+
     deadline = services.routing.ack_deadline(incident.level)
     alerts: list[NewAlert] = []
     timers: list[tuple[str, str, datetime]] = []
@@ -154,7 +164,7 @@ def assign_many(
                     unit.id,
                     Channel(channel),
                     recipient,
-                    text,
+                    text_for(channel)[: SMS_CHARACTERS if channel == Channel.SMS else None],
                     step,
                 )
             )

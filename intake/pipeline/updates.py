@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel
+from intake.pipeline.alerts import SMS_CHARACTERS, gsm
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts
 from intake.pipeline.directory_cache import unit_record
@@ -25,6 +26,11 @@ def update_text(incident: Incident, message: Message, services: Services) -> str
         f"Người báo bổ sung: {message.text[:UPDATE_CHARS]}\n"
         f"Console: {link}"
     )
+
+
+def _for_channel(text: str, channel: str) -> str:
+    """SMS gets the two-segment GSM form."""
+    return gsm(text)[:SMS_CHARACTERS] if channel == Channel.SMS else text
 
 
 def send_follow_ups(
@@ -69,7 +75,7 @@ def send_follow_ups(
                     unit.id,
                     Channel(channel),
                     recipient,
-                    update_text(incident, message, services),
+                    _for_channel(update_text(incident, message, services), channel),
                     0,
                     key=f"update/{message.id}",
                 )

@@ -99,8 +99,7 @@ ACT = "console-act"  # the route whose action is the form's `action` field
 ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("GET", "/openapi.json"): Gate.PUBLIC,
     ("GET", "/docs"): Gate.PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): Gate.PUBLIC,
-    ("GET", "/redoc"): Gate.PUBLIC,
+    ("GET", "/docs/assets"): Gate.PUBLIC,  # Swagger UI's own files (intake/web/docs.py)
     ("GET", "/healthz"): Gate.PUBLIC,
     ("GET", "/metrics"): Gate.SCRAPE,
     ("GET", "/report"): Gate.PUBLIC,
