@@ -17,6 +17,7 @@ from intake.pipeline.assess import Analysis, analyse, apply
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts, queue_reply
 from intake.pipeline.incidents import add_event
+from intake.pipeline.searching import reindex
 from intake.store import jobs
 from intake.store.jobs import ClaimedJob
 from intake.store.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
@@ -364,6 +365,7 @@ def _apply_and_route(
     handoff: list[ClaimedJob],
 ) -> None:
     apply(session=session, incident=incident, analysis=analysis)
+    reindex(session=session, services=services, incident=incident, text=analysis.text)
     route_incident(
         session=session, services=services, incident=incident, actor="system", handoff=handoff
     )

@@ -31,6 +31,9 @@ class Action(StrEnum):
     SUPPORT = "incident.support"  # a unit reports the support it gave
     OUTCOME = "incident.outcome"  # a unit reports how its part ended
     AUDIT_TRAIL = "incident.audit_trail"
+    CORRECT = "incident.correct"  # victim, categories, purpose, place of a case
+    REVEAL_CONTACT = "incident.reveal_contact"  # the tipster's contact, to call back
+    CALL_RECORD = "call.record"  # file a case from a phone call
     STATS = "stats"
     REPORT = "report"
     REPORT_UNSUPPRESSED = "report.unsuppressed"
@@ -69,6 +72,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SUPPORT: CONSOLE_ROLES,
     Action.OUTCOME: CONSOLE_ROLES,
     Action.AUDIT_TRAIL: SUPERVISORS,
+    Action.CORRECT: STAFF,
+    Action.REVEAL_CONTACT: STAFF,
+    Action.CALL_RECORD: STAFF,
     Action.STATS: STAFF,
     Action.REPORT: STAFF,
     Action.REPORT_UNSUPPRESSED: SUPERVISORS,
@@ -111,6 +117,8 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("POST", "/api/v1/incidents/{incident_id}/status"): Action.STATUS,
     ("POST", "/api/v1/incidents/{incident_id}/level"): Action.LEVEL,
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): Action.ACKNOWLEDGE,
+    ("POST", "/api/v1/incidents"): Action.CALL_RECORD,
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Action.CORRECT,
     ("GET", "/console/lang"): Gate.PUBLIC,
     ("GET", "/console/login"): Gate.SIGN_IN,
     ("POST", "/console/login"): Gate.SIGN_IN,

@@ -109,6 +109,14 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): _api(
         "POST", "/api/v1/incidents/{i}/acknowledge", lambda w, who, n: {"unit_id": _unit(who)}
     ),
+    ("POST", "/api/v1/incidents"): _api(
+        "POST", "/api/v1/incidents", lambda w, who, n: {"text": "em bi danh", "ward_code": 15835}
+    ),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): lambda w, who, n: w.client.patch(
+        f"/api/v1/incidents/{w.incident_id}",
+        json={"victim": {"age": 10 + n % 5}, "version": w.version()},
+        headers=w.tokens.get(who, {}),
+    ),
     ("GET", "/console/"): _console_get("/console/"),
     ("GET", "/console/queue"): _console_get("/console/queue"),
     ("GET", "/console/events"): _events,
