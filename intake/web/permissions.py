@@ -98,6 +98,7 @@ CONSOLE_ACTIONS: dict[str, Action] = {
     "acknowledge": Action.ACKNOWLEDGE,
     "support": Action.SUPPORT,
     "outcome": Action.OUTCOME,
+    "details": Action.CORRECT,  # victim, categories, purpose
 }
 ACT = "console-act"  # the route whose action is the form's `action` field
 
@@ -129,6 +130,12 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("GET", "/console/incidents/{incident_id}"): Action.INCIDENT_READ,
     ("POST", "/console/incidents/{incident_id}/act"): ACT,
     ("GET", "/console/stats"): Action.STATS,
+    ("GET", "/console/calls/new"): Action.CALL_RECORD,
+    ("POST", "/console/calls"): Action.CALL_RECORD,
+    ("POST", "/console/calls/suggest"): Action.CALL_RECORD,
+    ("GET", "/console/places"): Action.CALL_RECORD,
+    ("GET", "/console/search"): Action.INCIDENT_LIST,
+    ("POST", "/console/incidents/{incident_id}/contact"): Action.REVEAL_CONTACT,
     ("GET", "/console/report"): Action.REPORT,
     ("GET", "/console/admin/"): Action.ADMIN,
     ("POST", "/console/admin/users"): Action.ADMIN,

@@ -41,6 +41,7 @@ FORMS: dict[str, dict[str, str]] = {
     "acknowledge": {},
     "support": {"support": "counselling"},
     "outcome": {"outcome": "handled"},
+    "details": {"age": "11", "sex": "female"},
 }
 Send = Callable[[Any, str, int], httpx.Response]
 
@@ -124,6 +125,19 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("GET", "/console/stats"): _console_get("/console/stats"),
     ("GET", "/console/report"): _console_get(
         "/console/report?date_from=2026-01-01&date_to=2026-12-31&format=json"
+    ),
+    ("GET", "/console/calls/new"): _console_get("/console/calls/new"),
+    ("POST", "/console/calls"): _console_post(
+        "/console/calls",
+        lambda w, who, n: {"text": "em bi danh", "place": "Thiệu Trung, Thanh Hóa"},
+    ),
+    ("POST", "/console/calls/suggest"): _console_post(
+        "/console/calls/suggest", lambda w, who, n: {"text": "em bi danh"}
+    ),
+    ("GET", "/console/places"): _console_get("/console/places?q=thieu"),
+    ("GET", "/console/search"): _console_get("/console/search?q=danh"),
+    ("POST", "/console/incidents/{incident_id}/contact"): _console_post(
+        "/console/incidents/{i}/contact", lambda w, who, n: {"reason": "call back"}
     ),
     ("GET", "/console/admin/"): _console_get("/console/admin/"),
     ("POST", "/console/admin/users"): _console_post(

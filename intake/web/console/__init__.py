@@ -9,7 +9,17 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from intake.web.console import actions, admin, incident, queue, signin, stats
+from intake.web.console import (
+    actions,
+    admin,
+    calls,
+    contact,
+    incident,
+    queue,
+    search,
+    signin,
+    stats,
+)
 from intake.web.console.session import NotSignedIn
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -17,7 +27,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
-    for module in (signin, queue, incident, actions, stats, admin):
+    for module in (signin, queue, incident, actions, stats, admin, calls, search, contact):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
