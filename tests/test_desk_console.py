@@ -7,7 +7,10 @@ import re
 from sqlalchemy import select
 
 from intake.store.models import Alert, AuditEntry, Incident
-from tests.test_console import console, csrf, sign_in, version  # noqa: F401
+from tests import test_console
+from tests.test_console import csrf, sign_in, version
+
+console = test_console.console  # the signed-out console client fixture, shared
 
 CALL = {
     "text": "Cô giáo gọi: học sinh lớp 4 bị cha đánh bằng roi, người đầy vết thương",
