@@ -137,6 +137,7 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("GET", "/console/search"): Action.INCIDENT_LIST,
     ("POST", "/console/incidents/{incident_id}/contact"): Action.REVEAL_CONTACT,
     ("GET", "/console/report"): Action.REPORT,
+    ("GET", "/console/reports"): Action.REPORT,
     ("GET", "/console/admin/"): Action.ADMIN,
     ("POST", "/console/admin/users"): Action.ADMIN,
     ("POST", "/console/admin/sessions"): Action.ADMIN,

@@ -139,6 +139,7 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("POST", "/console/incidents/{incident_id}/contact"): _console_post(
         "/console/incidents/{i}/contact", lambda w, who, n: {"reason": "call back"}
     ),
+    ("GET", "/console/reports"): _console_get("/console/reports"),
     ("GET", "/console/admin/"): _console_get("/console/admin/"),
     ("POST", "/console/admin/users"): _console_post(
         "/console/admin/users",

@@ -16,6 +16,7 @@ from intake.web.console import (
     contact,
     incident,
     queue,
+    reports,
     search,
     signin,
     stats,
@@ -27,7 +28,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
-    for module in (signin, queue, incident, actions, stats, admin, calls, search, contact):
+    for module in (signin, queue, incident, actions, stats, admin, calls, search, contact, reports):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 

@@ -100,7 +100,13 @@ def report_download(
     province_code = int_param(province, limit=10**6)
     services = services_of(request)
     with services.db.writer() as session:
-        report = build_report(session, date_from=start, date_to=end, province_code=province_code)
+        report = build_report(
+            session,
+            date_from=start,
+            date_to=end,
+            province_code=province_code,
+            geography=services.geography,
+        )
         audit.record(
             session=session,
             user=user,
