@@ -139,3 +139,17 @@ def test_details_correct_reveal_and_search(console, services, drain) -> None:  #
     sign_in(console, "cs2")  # police of another commune: nothing of theirs
     other = console.get("/console/search", params={"q": "danh bang roi"}).text
     assert f"/console/incidents/{incident_id}" not in other
+
+
+def test_error_pages_are_vietnamese_html_for_browsers(console) -> None:  # type: ignore[no-untyped-def]
+    sign_in(console, "lan")
+    html = {"accept": "text/html,application/xhtml+xml"}
+    missing = console.get("/console/incidents/99999", headers=html)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "Không tìm thấy trang hoặc sự việc này." in missing.text
+    bad = console.get("/console/?province=²", headers=html)
+    assert bad.status_code == 400 and "Yêu cầu không hợp lệ" in bad.text
+    assert console.get("/console/incidents/99999").json()["detail"]  # scripts keep JSON
+    sign_in(console, "cs")
+    refused = console.get("/console/calls/new", headers=html)
+    assert refused.status_code == 403 and "Bạn không có quyền làm việc này." in refused.text

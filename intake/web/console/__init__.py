@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intake.web.console import (
     actions,
     admin,
     calls,
     contact,
+    errors,
     incident,
     queue,
     reports,
@@ -31,6 +33,9 @@ def install(app: Any) -> None:
     for module in (signin, queue, incident, actions, stats, admin, calls, search, contact, reports):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
+    app.add_exception_handler(Exception, errors.on_crash)
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in(_request: Request, _exc: NotSignedIn) -> Response:
