@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
+from intake.pipeline.consent import read_answer
 from intake.store import jobs
 from intake.store.crypto import Cipher
 from intake.store.models import (
@@ -272,6 +273,7 @@ def ingest_item(
             action="message_received",
             detail={"kind": str(message.kind)},
         )
+        read_answer(session=session, incident=incident, tipster=tipster, text=message.text)
     session.flush()
     _mark_item(session, inbox_id, "ingested", incident.id)
     jobs.enqueue(session=session, kind="process", key=str(incident.id), new=created)
