@@ -143,6 +143,8 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("POST", "/console/admin/sessions"): Action.ADMIN,
     ("POST", "/console/admin/unlock"): Action.ADMIN,
     ("POST", "/console/admin/directory"): Action.ADMIN,
+    ("GET", "/console/admin/units"): Action.ADMIN,
+    ("POST", "/console/admin/units"): Action.ADMIN,
 }
 
 

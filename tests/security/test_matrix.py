@@ -155,6 +155,10 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("POST", "/console/admin/unlock"): _console_post(
         "/console/admin/unlock", lambda w, who, n: {"username": "nobody"}
     ),
+    ("GET", "/console/admin/units"): _console_get("/console/admin/units?ward=15835"),
+    ("POST", "/console/admin/units"): _console_post(
+        "/console/admin/units", lambda w, who, n: {"unit_id": "cp-15835", "name": "Công an xã"}
+    ),
     ("POST", "/console/admin/directory"): lambda w, who, n: w.client.post(
         "/console/admin/directory",
         data={"csrf": _csrf(w)},

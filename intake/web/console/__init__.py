@@ -22,6 +22,7 @@ from intake.web.console import (
     search,
     signin,
     stats,
+    units,
 )
 from intake.web.console.session import NotSignedIn
 
@@ -30,7 +31,19 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
-    for module in (signin, queue, incident, actions, stats, admin, calls, search, contact, reports):
+    for module in (
+        signin,
+        queue,
+        incident,
+        actions,
+        stats,
+        admin,
+        calls,
+        search,
+        contact,
+        reports,
+        units,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
 
