@@ -330,6 +330,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_search_reindex(_args: argparse.Namespace, settings: Settings) -> int:
+    from intake.pipeline.searching import reindex_all
+
+    print(f"{reindex_all(_services(settings))} incidents indexed for search")
+    return 0
+
+
 def cmd_channels(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
@@ -453,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-suppression", action="store_true", help="show counts under 5 (internal use only)"
     )
     report.set_defaults(func=cmd_report)
+
+    search = sub.add_parser("search", help="the search index of incidents")
+    search_sub = search.add_subparsers(dest="search_command", required=True)
+    search_sub.add_parser(
+        "reindex", help="index every incident (those stored before the index existed)"
+    ).set_defaults(func=cmd_search_reindex)
 
     channels = sub.add_parser("channels", help="provider channels")
     channels_sub = channels.add_subparsers(dest="channels_command", required=True)

@@ -182,3 +182,22 @@ def test_search_finds_closed_cases_by_words_phone_place_reference(  # type: igno
     police = make_user("cong-an", "police", unit_id="cp-6172")
     answer = client.get("/api/v1/incidents", params={"q": "danh dap"}, headers=police)
     assert answer.json()["items"] == []  # not their unit's
+
+
+def test_reindex_makes_older_incidents_findable(  # type: ignore[no-untyped-def]
+    client, make_user, drain, services, geography
+) -> None:
+    from intake.pipeline.searching import reindex_all
+    from intake.store.search import SearchTerm
+
+    operator = make_user("lan", "operator")
+    filed = _file(client, operator)
+    drain()
+    with services.db.writer() as session:
+        session.query(SearchTerm).delete()  # as if stored before the index existed
+    assert (
+        client.get("/api/v1/incidents", params={"q": "bam"}, headers=operator).json()["items"] == []
+    )
+    assert reindex_all(services) == 1
+    found = client.get("/api/v1/incidents", params={"q": "bam"}, headers=operator).json()
+    assert [i["id"] for i in found["items"]] == [filed["id"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.pipeline.assess import incident_text
@@ -29,3 +30,19 @@ def reindex(
         texts=texts,
         phones=phones,
     )
+
+
+def reindex_all(services: Services, batch: int = 200) -> int:
+    """Index every incident (those stored before the index existed); returns how many."""
+    done, last = 0, 0
+    while True:
+        with services.db.writer() as session:
+            incidents = session.scalars(
+                select(Incident).where(Incident.id > last).order_by(Incident.id).limit(batch)
+            ).all()
+            for incident in incidents:
+                reindex(session=session, services=services, incident=incident)
+        if not incidents:
+            return done
+        done += len(incidents)
+        last = incidents[-1].id
