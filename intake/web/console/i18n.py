@@ -291,6 +291,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "call_recorded": ("Ghi nhận cuộc gọi", "Call recorded"),
         "corrected": ("Sửa thông tin", "Corrected"),
         "contact_revealed": ("Xem liên lạc người báo", "Tipster contact revealed"),
+        "alert_dead": ("Không gửi được cảnh báo", "Alert could not be sent"),
     },
     "alert": {
         "pending": ("Đang chờ gửi", "Pending"),
