@@ -201,3 +201,19 @@ def test_reindex_makes_older_incidents_findable(  # type: ignore[no-untyped-def]
     assert reindex_all(services) == 1
     found = client.get("/api/v1/incidents", params={"q": "bam"}, headers=operator).json()
     assert [i["id"] for i in found["items"]] == [filed["id"]]
+
+
+def test_control_characters_are_refused_or_harmless(client, make_user) -> None:  # type: ignore[no-untyped-def]
+    operator = make_user("lan", "operator")
+    found = client.get("/api/v1/incidents", params={"q": "em\x00bé"}, headers=operator)
+    assert found.status_code == 200 and found.json()["items"] == []
+    bad_key = client.post(
+        "/api/v1/incidents", json={**CALL, "idempotency_key": "key\x00with-nul"}, headers=operator
+    )
+    assert bad_key.status_code == 400
+    filed = client.post(
+        "/api/v1/incidents",
+        json={**CALL, "text": "em\x00 bị đánh", "caller": {"name": "A\x00", "phone": "09\x00"}},
+        headers=operator,
+    )
+    assert filed.status_code == 201, filed.text

@@ -31,6 +31,7 @@ from intake.store.models import Base, Incident
 from triage.text import fold
 
 WORD = re.compile(r"[0-9a-z]+")
+CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MAX_TERMS = 2000  # a very long conversation keeps its first 2,000 distinct words
 
 
@@ -109,7 +110,7 @@ def matching(cipher: Cipher, query: str) -> Select[int] | None:
 
 def search_condition(cipher: Cipher, query: str) -> ColumnElement[bool]:
     """Where an incident matches a search box: its reference, or every term of the query."""
-    text = query.strip()[:200]
+    text = CONTROL.sub(" ", query).strip()[:200]  # PostgreSQL refuses NUL in a string
     reference = Incident.reference == text.upper()
     ids = matching(cipher, text)
     return reference if ids is None else or_(reference, Incident.id.in_(ids))

@@ -248,7 +248,9 @@ class CallCreate(BaseModel):
     trafficking_purpose: str | None = Field(default=None, max_length=32)
     victim: VictimIn = Field(default_factory=VictimIn)
     caller: CallerIn = Field(default_factory=CallerIn)
-    idempotency_key: str | None = Field(default=None, min_length=8, max_length=100)
+    idempotency_key: str | None = Field(
+        default=None, min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
 
     _clean_text = field_validator("text")(_clean)
 

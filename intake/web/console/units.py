@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from intake.store import audit
 from intake.store.models import Unit
+from intake.store.search import CONTROL
 from intake.web.console.render import int_param, render, services_of, user_of
 from intake.web.console.session import check_csrf
 from intake.web.permissions import Action
@@ -33,7 +34,7 @@ def units_page(
     ward_code = int_param(ward, limit=10**7)
     query = select(Unit).order_by(Unit.province_code, Unit.ward_code, Unit.kind, Unit.id)
     if q.strip():
-        like = f"%{q.strip()[:100]}%"
+        like = f"%{CONTROL.sub(' ', q).strip()[:100]}%"
         query = query.where(or_(Unit.name.ilike(like), Unit.id.ilike(like)))
     if province_code is not None:
         query = query.where(Unit.province_code == province_code)
