@@ -41,3 +41,35 @@ def test_asked_once_and_the_answer_is_stored(wired) -> None:  # type: ignore[no-
     with services.db.reader() as session:
         tipster = session.scalars(select(Tipster)).one()
         assert not tipster.consent_to_share  # changed their mind
+
+
+def test_callers_are_asked_after_their_recording() -> None:
+    from channels.base import MessageKind
+    from channels.twilio_voice import TwilioVoiceAdapter
+    from tests.channels.test_adapters import BASE, TWILIO_TOKEN, twilio_request
+
+    adapter = TwilioVoiceAdapter(auth_token=TWILIO_TOKEN, public_base_url=BASE)
+    recording = adapter.handle(
+        twilio_request(
+            "/webhooks/twilio/voice/recording",
+            {"CallSid": "CA9", "From": "+84903111222", "RecordingSid": "RE9"},
+        )
+    )
+    reply = adapter.reply_after_store(recording, ("111-2612-0009",))
+    assert "/webhooks/twilio/voice/consent" in reply.body and "đồng ý" in reply.body
+    said = {}
+    for n, params in enumerate(
+        ({"Digits": "1"}, {"SpeechResult": "Không ạ"}, {"SpeechResult": "đồng ý"}, {"Digits": "7"})
+    ):
+        parsed = adapter.handle(
+            twilio_request(
+                "/webhooks/twilio/voice/consent",
+                {"CallSid": f"CA{n}", "From": "+84903111222", **params},
+            )
+        )
+        message = parsed.messages[0]
+        said[n] = (
+            message.extra.get("consent_to_share") if message.kind == MessageKind.CALL else None
+        )
+        assert message.conversation_key == f"CA{n}"  # joins the call's incident
+    assert said == {0: "true", 1: "false", 2: "true", 3: None}

@@ -127,6 +127,8 @@ def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipst
     if message.extra.get("consent_to_share") == "true":
         tipster.consent_to_share = True
         tipster.anonymous = False
+    elif message.extra.get("consent_to_share") == "false":  # a caller's "no" on the IVR
+        tipster.consent_to_share = False
     session.flush()
     return tipster
 
