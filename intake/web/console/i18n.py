@@ -183,6 +183,28 @@ EN: dict[str, str] = {
     "Theo xã/phường": "By commune",
     "Hỗ trợ đã cung cấp": "Support given",
     "Định dạng": "Format",
+    "Mã đơn vị": "Unit id",
+    "Mã đơn vị (công an, cán bộ xã hội)": "Unit id (police, social worker)",
+    "Mật khẩu (từ 10 ký tự)": "Password (10 characters or more)",
+    "Tìm, sửa, tắt đơn vị": "Find, edit, switch off units",
+    "Tệp danh bạ (CSV, có thể nén gzip)": "Directory file (CSV, may be gzipped)",
+    "Vai trò": "Role",
+    "mã đơn vị": "unit id",
+    "Đổi vai trò": "Change role",
+    "Bật": "Switch on",
+    "Tắt": "Switch off",
+    "Khi hai đơn vị cùng nhận một xã, định tuyến dùng đơn vị có liên lạc, theo thứ tự mã.": (
+        "When two units claim a commune, routing uses the reachable one, by id order."
+    ),
+    "Không có đơn vị nào": "No unit",
+    "Liên lạc": "Contacts",
+    "Lưu": "Save",
+    "Mã xã/phường": "Commune code",
+    "Nơi": "Place",
+    "Tên hoặc mã đơn vị": "Unit name or id",
+    "Đơn vị": "Unit",
+    "Định tuyến dùng cho xã này": "Routing uses, for this commune",
+    "Không": "No",
 }
 
 # What the console shows for the service's identifiers: (Vietnamese, English).
