@@ -153,3 +153,26 @@ def test_error_pages_are_vietnamese_html_for_browsers(console) -> None:  # type:
     sign_in(console, "cs")
     refused = console.get("/console/calls/new", headers=html)
     assert refused.status_code == 403 and "Bạn không có quyền làm việc này." in refused.text
+
+
+def test_a_call_added_to_the_ivr_calls_incident(console, services, drain) -> None:  # type: ignore[no-untyped-def]
+    sign_in(console, "lan")
+    first = _file(console, drain, text="[Cuộc gọi] Người gọi chọn 2", place="", categories=[])
+    page = console.get(f"/console/incidents/{first}").text
+    assert f'href="/console/calls/new?incident={first}"' in page
+    form = console.get("/console/calls/new", params={"incident": str(first)})
+    assert f'name="into" value="{first}"' in form.text
+    added = console.post(
+        "/console/calls",
+        data={"csrf": csrf(form.text), **CALL, "into": str(first)},
+        follow_redirects=False,
+    )
+    assert added.headers["location"] == f"/console/incidents/{first}"
+    drain()
+    with services.db.reader() as session:
+        incident = session.get(Incident, first)
+        assert incident is not None and incident.ward_code == 15835
+        assert any("bị cha đánh bằng roi" in m.text for m in incident.messages)
+        assert session.query(Incident).count() == 1
+        texts = session.scalars(select(Alert.text).where(Alert.incident_id == first)).all()
+    assert texts and all("bị cha đánh bằng roi" in t for t in texts)
