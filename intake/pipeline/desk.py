@@ -1,4 +1,4 @@
-"""The operator's desk: a case from a phone call, and corrections to any case.
+"""The operator's desk: a case from a phone call (corrections: `corrections.py`).
 
 A call is filed as any tip is: stored in the inbox, made an incident, then located,
 triaged and routed by the pipeline's own jobs. What the operator chose (level,
@@ -19,8 +19,6 @@ from intake.pipeline.context import Services
 from intake.pipeline.feedback import CATEGORIES, overrule_level
 from intake.pipeline.inbox import accept
 from intake.pipeline.incidents import add_event, clean_text
-from intake.pipeline.route import route_incident, withdraw_elsewhere
-from intake.pipeline.searching import reindex
 from intake.store import jobs
 from intake.store.models import Incident, Message, utcnow
 from triage import classify
@@ -223,7 +221,7 @@ def _choices(
         ward = services.geography.ward(record.ward_code)
         if ward is None:
             raise DeskError("chọn xã/phường (choose a commune)")
-        _set_place(incident, ward.code, ward.province_code)
+        set_place(incident, ward.code, ward.province_code)
     if record.level or record.categories is not None or record.trafficking_purpose:
         level = (
             record.level
@@ -250,133 +248,9 @@ def _set_victim(incident: Incident, victim: Victim) -> None:
     incident.victim_set_by_operator = True
 
 
-def _set_place(incident: Incident, ward_code: int, province_code: int) -> None:
+def set_place(incident: Incident, ward_code: int, province_code: int) -> None:
+    """The place an operator chose: final, the resolver no longer moves it."""
     incident.ward_code, incident.province_code = ward_code, province_code
     incident.location_set_by_operator = True
     incident.location_confidence = 1.0
     incident.location_source = "operator"
-
-
-# ---- corrections -------------------------------------------------------------------------
-
-VICTIM_FIELDS = {
-    "sex": "victim_gender",
-    "age": "victim_age",
-    "age_group": "victim_age_group",
-    "count": "victim_count",
-    "disability": "victim_disability",
-}
-
-
-def correct(
-    *,
-    session: Session,
-    services: Services,
-    incident: Incident,
-    changes: dict[str, Any],
-    actor: str,
-) -> list[str]:
-    """Apply an operator's corrections, one timeline entry each; returns what changed.
-
-    `changes` may hold `victim` (a dict of Victim's fields), `categories`,
-    `trafficking_purpose`, `level` (with `reason`), `ward_code` or `province_code`."""
-    changed: list[str] = []
-    if "victim" in changes:
-        given = dict(changes["victim"])
-        victim = Victim(**{k: given.get(k) for k in VICTIM_FIELDS})
-        check_victim(victim)
-        for name, column in VICTIM_FIELDS.items():
-            if name not in given:
-                continue
-            before = getattr(incident, column)
-            if before != given[name]:
-                setattr(incident, column, given[name])
-                changed.append(f"victim.{name}")
-                add_event(
-                    session=session,
-                    incident=incident,
-                    actor=actor,
-                    action="corrected",
-                    detail={"field": f"victim.{name}", "from": before, "to": given[name]},
-                )
-        if given.get("age") is not None:
-            incident.victim_age_group = None
-        incident.victim_set_by_operator = True
-    purpose = changes.get("trafficking_purpose")
-    if "trafficking_purpose" in changes and purpose is not None and purpose not in PURPOSES:
-        raise DeskError("mục đích mua bán người không hợp lệ (unknown purpose)")
-    level = changes.get("level")
-    if level is not None and level not in LEVELS:
-        raise DeskError("mức độ không hợp lệ (unknown level)")
-    categories = changes.get("categories")
-    if categories is not None and set(categories) - CATEGORIES:
-        raise DeskError("loại việc không hợp lệ (unknown categories)")
-    new_categories = categories is not None and list(categories) != list(incident.categories)
-    new_level = level is not None and level != incident.level
-    new_purpose = "trafficking_purpose" in changes and purpose != incident.trafficking_purpose
-    if new_categories or new_level or new_purpose:
-        overrule_level(
-            session=session,
-            incident=incident,
-            level=level or incident.level or "P3",
-            categories=categories,
-            reason=str(changes.get("reason") or "sửa phân loại (corrected)")[:2000],
-            actor=actor,
-        )
-        changed += [n for n, c in (("categories", new_categories), ("level", new_level)) if c]
-    if new_purpose:
-        add_event(
-            session=session,
-            incident=incident,
-            actor=actor,
-            action="corrected",
-            detail={
-                "field": "trafficking_purpose",
-                "from": incident.trafficking_purpose,
-                "to": purpose,
-            },
-        )
-        incident.trafficking_purpose = purpose
-        changed.append("trafficking_purpose")
-    ward_code, province_code = changes.get("ward_code"), changes.get("province_code")
-    moved = False
-    if ward_code is not None and ward_code != incident.ward_code:
-        ward = services.geography.ward(int(ward_code))
-        if ward is None:
-            raise DeskError("chọn xã/phường (choose a commune)")
-        before = incident.ward_code
-        _set_place(incident, ward.code, ward.province_code)
-        add_event(
-            session=session,
-            incident=incident,
-            actor=actor,
-            action="location_set",
-            detail={"ward_code": ward.code, "from": before},
-        )
-        moved = True
-    elif (
-        ward_code is None and province_code is not None and province_code != incident.province_code
-    ):
-        if services.geography.province(int(province_code)) is None:
-            raise DeskError("chọn tỉnh/thành phố (choose a province)")
-        before = incident.province_code
-        incident.province_code, incident.ward_code = int(province_code), None
-        incident.location_set_by_operator = True
-        incident.location_source = "operator"
-        add_event(
-            session=session,
-            incident=incident,
-            actor=actor,
-            action="location_set",
-            detail={"province_code": province_code, "from": before},
-        )
-        moved = True
-    if moved:
-        changed.append("place")
-        withdraw_elsewhere(session=session, incident=incident, actor=actor)
-    if moved or new_categories or new_level:
-        route_incident(session=session, services=services, incident=incident, actor=actor)
-    if changed:
-        incident.updated_at = utcnow()
-        reindex(session=session, services=services, incident=incident)
-    return changed

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from intake.pipeline.desk import Caller, CallRecord, DeskError, Victim, correct, file_call
+from intake.pipeline.corrections import correct
+from intake.pipeline.desk import Caller, CallRecord, DeskError, Victim, file_call
 from intake.pipeline.incidents import TransitionError
 from intake.store import audit
 from intake.store.models import Incident

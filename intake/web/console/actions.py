@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from intake.pipeline.acknowledge import acknowledge
 from intake.pipeline.context import Services
+from intake.pipeline.corrections import correct
 from intake.pipeline.deliver import queue_reply
-from intake.pipeline.desk import correct
 from intake.pipeline.feedback import overrule_level
 from intake.pipeline.incidents import TransitionError, add_event, change_status
 from intake.pipeline.route import route_incident, withdraw_elsewhere
