@@ -54,6 +54,15 @@ RECORD = (
 )
 THANKS = "Cảm ơn bạn. Tổng đài 111 đã ghi nhận. Mã tin báo của bạn là {reference}."
 NO_CHOICE = "Tổng đài chưa nghe rõ lựa chọn của bạn."
+ASK_CONSENT = (
+    "Bạn có đồng ý để đơn vị xử lý gọi lại trực tiếp cho bạn không? "
+    "Bấm 1 hoặc nói đồng ý. Bấm 2 hoặc nói không."
+)
+CONSENT_TEXT = {
+    True: "[Cuộc gọi] Người gọi đồng ý để đơn vị xử lý liên hệ trực tiếp.",
+    False: "[Cuộc gọi] Người gọi không đồng ý chia sẻ liên lạc.",
+}
+GOODBYE = "Cảm ơn bạn. Xin chào."
 CHOICES = {
     "1": "danger_now",
     "một": "danger_now",
@@ -115,6 +124,19 @@ def _check_ids(params: dict[str, str], step: str) -> None:
         raise MalformedRequest("CallStatus is not one of Twilio's")
     if not DIGITS.fullmatch(params.get("Digits", "")):
         raise MalformedRequest("Digits are not keypad digits")
+
+
+def _consent(params: dict[str, str]) -> bool | None:
+    """The caller's answer to the consent question: 1 or "đồng ý", 2 or "không"."""
+    digits = params.get("Digits", "").strip()[:1]
+    if digits in ("1", "2"):
+        return digits == "1"
+    speech = " ".join(params.get("SpeechResult", "").lower().split())
+    if "không" in speech or "khong" in speech:
+        return False
+    if "đồng ý" in speech or "dong y" in speech or speech.strip(".! ") in ("có", "co"):
+        return True
+    return None
 
 
 class TwilioVoiceAdapter(ChannelAdapter):
@@ -230,6 +252,22 @@ class TwilioVoiceAdapter(ChannelAdapter):
                 params, "recording", MessageKind.CALL, text, attachments=(attachment,)
             )
             return ParsedRequest((message,), WebhookReply(200, xml, str(VoiceResponse())))
+        if step == "consent":
+            agreed = _consent(params)
+            response = VoiceResponse()
+            response.say(GOODBYE, **VOICE)
+            response.hangup()
+            if agreed is None:
+                event = self._message(params, "consent-none", MessageKind.EVENT)
+                return ParsedRequest((event,), WebhookReply(200, xml, str(response)))
+            message = self._message(
+                params,
+                "consent",
+                MessageKind.CALL,
+                CONSENT_TEXT[agreed],
+                extra={"consent_to_share": "true" if agreed else "false"},
+            )
+            return ParsedRequest((message,), WebhookReply(200, xml, str(response)))
         if step == "status":
             status = params.get("CallStatus", "")
             message = self._message(
@@ -253,6 +291,18 @@ class TwilioVoiceAdapter(ChannelAdapter):
         response = VoiceResponse()
         spoken = " ".join(reference.replace("-", " "))
         response.say(THANKS.format(reference=spoken), **VOICE)
+        # Asked once, as chat tipsters are: may the responders call back directly?
+        gather = Gather(
+            input="speech dtmf",
+            language="vi-VN",
+            num_digits=1,
+            timeout=6,
+            action=f"{self.base}/consent",
+            method="POST",
+            hints="đồng ý, không",
+        )
+        gather.say(ASK_CONSENT, **VOICE)
+        response.append(gather)
         response.hangup()
         return WebhookReply(200, "application/xml", str(response))
 

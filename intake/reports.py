@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from intake.store.models import Incident, Status
 from intake.store.times import VN_TZ
+from routing.geography import Geography
 
 AGE_GROUPS = ["under_6", "6-11", "12-15", "16-17", "adult", "unknown"]
 COUNTED = [s for s in Status if s not in (Status.SPAM, Status.DUPLICATE)]
@@ -93,10 +94,30 @@ def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return start, end
 
 
+CROSS = " × "  # the key of a cross-table's cell: "female × 12-15"
+
+
+def period_presets(today: date) -> dict[str, tuple[date, date]]:
+    """The plans' periods around `today`: six months to 15 June and the year to 15
+    December (each from the 16 December before), this year's and last year's."""
+    presets = {}
+    for year in (today.year, today.year - 1):
+        start = date(year - 1, 12, 16)
+        presets[f"six_months_{year}"] = (start, date(year, 6, 15))
+        presets[f"year_{year}"] = (start, date(year, 12, 15))
+    return presets
+
+
 def build_report(
-    session: Session, *, date_from: date, date_to: date, province_code: int | None = None
+    session: Session,
+    *,
+    date_from: date,
+    date_to: date,
+    province_code: int | None = None,
+    geography: Geography | None = None,
 ) -> Report:
-    """Count the cases received in the period (spam and duplicates left out)."""
+    """Count the cases received in the period (spam and duplicates left out); with
+    `geography`, provinces and communes by name instead of code."""
     start, end = _bounds(date_from, date_to)
     query = select(Incident).where(
         Incident.received_at >= start,
@@ -116,6 +137,8 @@ def build_report(
         "province",
         "commune",
         "level",
+        "sex_by_age_group",
+        "purpose_by_sex",
     ]
     report.tables = {name: Counter() for name in names}
     for incident in session.scalars(query):
@@ -123,18 +146,41 @@ def build_report(
         report.cases += 1
         report.victims += victims
         tables = report.tables
-        tables["sex"][incident.victim_gender or "unknown"] += victims
-        tables["age_group"][age_group(incident.victim_age)] += victims
+        sex = incident.victim_gender or "unknown"
+        group = (
+            age_group(incident.victim_age)
+            if incident.victim_age is not None
+            else incident.victim_age_group or "unknown"
+        )
+        tables["sex"][sex] += victims
+        tables["age_group"][group] += victims
+        tables["sex_by_age_group"][f"{sex}{CROSS}{group}"] += victims
+        if "trafficking" in (incident.categories or []):
+            purpose = incident.trafficking_purpose or "unknown"
+            tables["purpose_by_sex"][f"{purpose}{CROSS}{sex}"] += victims
         for category in incident.categories or ["other"]:
             tables["category"][category] += 1
         if incident.trafficking_purpose:
             tables["trafficking_purpose"][incident.trafficking_purpose] += 1
         for support in incident.support_given or []:
             tables["support_given"][str(support)] += 1
-        tables["province"][str(incident.province_code or "unknown")] += 1
-        tables["commune"][str(incident.ward_code or "unknown")] += 1
+        tables["province"][_place(geography, None, incident.province_code)] += 1
+        tables["commune"][_place(geography, incident.ward_code, None)] += 1
         tables["level"][incident.level or "unknown"] += 1
     return report
+
+
+def _place(geography: Geography | None, ward_code: int | None, province_code: int | None) -> str:
+    """A province or commune as the report shows it: its name, else its code."""
+    code = ward_code if ward_code is not None else province_code
+    if code is None:
+        return "unknown"
+    if geography is None:
+        return str(code)
+    if ward_code is not None:
+        return geography.place_name(ward_code, None) or str(code)
+    province = geography.province(code)
+    return province.name if province else str(code)
 
 
 def to_csv(data: dict[str, object]) -> str:

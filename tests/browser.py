@@ -39,8 +39,9 @@ class LiveService:
 
 
 @contextmanager
-def live_service(tmp: Path) -> Iterator[LiveService]:
-    """`hotline111 serve` on a free loopback port, demo directory and users loaded."""
+def live_service(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveService]:
+    """`hotline111 serve` on a free loopback port, demo directory and users loaded
+    (`extra_env`: more settings, e.g. a fake provider's address)."""
     port = free_port()
     url = f"sqlite:///{tmp / 'browser.db'}"
     env = {
@@ -51,6 +52,7 @@ def live_service(tmp: Path) -> Iterator[LiveService]:
         "HOTLINE_LOG_LEVEL": "WARNING",
         "HOTLINE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "HOTLINE_WORKER_POLL_SECONDS": "0.1",
+        **(extra_env or {}),
     }
     upgrade(url)
     import_demo_directory(env)
@@ -61,6 +63,7 @@ def live_service(tmp: Path) -> Iterator[LiveService]:
             session=session, username="cs", role=Role.POLICE, password=PASSWORD, unit_id="cp-6172"
         )
         create_user(session=session, username="partner", role=Role.PARTNER, password=PASSWORD)
+        create_user(session=session, username="sup", role=Role.SUPERVISOR, password=PASSWORD)
         token = create_token(session=session, username="partner")
     db.dispose()
     server = start_service(env, port)

@@ -115,3 +115,22 @@ def test_html_in_a_report_is_escaped(client) -> None:  # type: ignore[no-untyped
     token = _csrf(client.get("/report").text)
     page = client.post("/report", data={"csrf": token, "what": "", "where": "<script>x()</script>"})
     assert "<script>x()</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_choosing_a_province_keeps_what_was_typed(client) -> None:  # type: ignore[no-untyped-def]
+    token = _csrf(client.get("/report").text)
+    chosen = client.post(
+        "/report",
+        data={
+            "csrf": token,
+            "what": "Em bé hàng xóm bị đánh mỗi tối",
+            "where": "thôn 3",
+            "age": "7",
+            "province": "38",
+            "choose": "1",
+        },
+    )
+    assert chosen.status_code == 200
+    assert "Em bé hàng xóm bị đánh mỗi tối" in chosen.text and 'value="thôn 3"' in chosen.text
+    assert 'name="ward"' in chosen.text and "Xã Thiệu Trung" in chosen.text
+    assert "111-" not in chosen.text  # nothing filed yet

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from intake.commands.common import database, fail, say
+from intake.commands.common import database, fail, say, services
 from intake.doctor import examine, fatal
 from intake.settings import Settings
 from intake.store.backup import BackupError, backup, check, restore
@@ -123,8 +123,20 @@ def cmd_retention(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_search_reindex(_args: argparse.Namespace, settings: Settings) -> int:
+    """Index every incident for search (those stored before the index existed)."""
+    from intake.pipeline.searching import reindex_all
+
+    built = services(settings)
+    try:
+        say(f"{reindex_all(built)} incidents indexed for search")
+    finally:
+        built.close()
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """doctor, backup, restore, erase, retention."""
+    """doctor, backup, restore, erase, retention, search reindex."""
     sub.add_parser(
         "doctor",
         help="what is wrong for production use (exit 1 when anything is fatal)",
@@ -172,3 +184,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "incidents past HOTLINE_RETAIN_IDENTITY_MONTHS, raw provider requests past "
         "HOTLINE_RETAIN_RAW_DAYS (0: keep for ever).",
     ).set_defaults(func=cmd_retention)
+
+    search = sub.add_parser(
+        "search",
+        help="the search index of incidents",
+        description="The index the console's search box and GET /api/v1/incidents?q= use "
+        "(keyed hashes of folded words, never the text itself).",
+    )
+    search_sub = search.add_subparsers(dest="search_command", required=True)
+    search_sub.add_parser(
+        "reindex",
+        help="index every incident (those stored before the index existed)",
+        description="Write the search index of every incident again.",
+    ).set_defaults(func=cmd_search_reindex)

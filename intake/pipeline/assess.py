@@ -139,9 +139,9 @@ def apply(*, session: Session, incident: Incident, analysis: Analysis) -> None:
         incident.trafficking_purpose = (
             str(result.trafficking_purpose) if result.trafficking_purpose else None
         )
-    if result.victim_age is not None:
+    if result.victim_age is not None and not incident.victim_set_by_operator:
         incident.victim_age = result.victim_age
-    if result.victim_gender is not None:
+    if result.victim_gender is not None and not incident.victim_set_by_operator:
         incident.victim_gender = str(result.victim_gender)
     incident.summary = analysis.text[:SUMMARY_CHARS]
     if incident.status == Status.NEW:

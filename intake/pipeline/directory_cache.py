@@ -67,12 +67,15 @@ def _load_directory(
         Unit.phone,
         Unit.email,
     )
-    parts = [select(*columns).where(Unit.kind == UnitKind.HOTLINE_SUPERVISOR)]
+    # A unit an administrator switched off is never routed to.
+    parts = [select(*columns).where(Unit.kind == UnitKind.HOTLINE_SUPERVISOR, Unit.active)]
     if ward_code is not None:
-        parts.append(select(*columns).where(Unit.ward_code == ward_code))
+        parts.append(select(*columns).where(Unit.ward_code == ward_code, Unit.active))
     if province_code is not None:
         parts.append(
-            select(*columns).where(Unit.province_code == province_code, Unit.ward_code.is_(None))
+            select(*columns).where(
+                Unit.province_code == province_code, Unit.ward_code.is_(None), Unit.active
+            )
         )
     # Plain rows, not ORM objects: this runs for every incident routed.
     rows = session.execute(union(*parts))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
 from channels.registry import specs
+from intake.pipeline.consent import read_answer
 from intake.pipeline.responders import take_unit_message, unit_for_sender
 from intake.store import jobs
 from intake.store.crypto import Cipher
@@ -118,6 +119,8 @@ def _tipster(session: Session, cipher: Cipher, message: InboundMessage) -> Tipst
     if message.extra.get("consent_to_share") == "true":
         tipster.consent_to_share = True
         tipster.anonymous = False
+    elif message.extra.get("consent_to_share") == "false":  # a caller's "no" on the IVR
+        tipster.consent_to_share = False
     session.flush()
     return tipster
 
@@ -278,6 +281,7 @@ def ingest_item(
             action="message_received",
             detail={"kind": str(message.kind)},
         )
+        read_answer(session=session, incident=incident, tipster=tipster, text=message.text)
     session.flush()
     _mark_item(session, inbox_id, "ingested", incident.id)
     jobs.enqueue(session=session, kind="process", key=str(incident.id), new=created)

@@ -15,12 +15,14 @@ from channels.registry import specs
 from intake.pipeline.acknowledge import escalation_key
 from intake.pipeline.alerts import SMS_CHARACTERS, alert_text, gsm
 from intake.pipeline.assess import Analysis, analyse, apply
+from intake.pipeline.consent import ASK as ASK_CONSENT
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts, queue_reply
+from intake.pipeline.searching import reindex
 from intake.pipeline.updates import send_follow_ups
 from intake.store import jobs
 from intake.store.jobs import ClaimedJob
-from intake.store.models import Alert, Assignment, Event, Incident, Status, Unit, utcnow
+from intake.store.models import Alert, Assignment, Event, Incident, Status, Tipster, Unit, utcnow
 from intake.store.timeline import add_event
 from routing.plan import (
     COMMUNE_KINDS,
@@ -209,6 +211,29 @@ def _ask_for_location(session: Session, incident: Incident) -> None:
     )
 
 
+def _ask_for_consent(*, session: Session, incident: Incident) -> None:
+    """Ask a chat or SMS tipster for consent, once per tipster, unless they gave it."""
+    if incident.channel not in CHAT_CHANNELS or incident.tipster_id is None:
+        return
+    tipster = session.get(Tipster, incident.tipster_id)
+    if tipster is None or tipster.consent_to_share:
+        return
+    asked = session.scalars(
+        select(Event.id)
+        .join(Incident, Incident.id == Event.incident_id)
+        .where(Incident.tipster_id == tipster.id, Event.action == "asked_consent")
+        .limit(1)
+    ).first()
+    if asked is not None:
+        return
+    queue_reply(
+        session=session,
+        incident_id=incident.id,
+        text=ASK_CONSENT.format(reference=incident.reference),
+    )
+    add_event(session=session, incident=incident, actor="system", action="asked_consent", detail={})
+
+
 def route_incident(
     *,
     session: Session,
@@ -242,6 +267,7 @@ def route_incident(
     )
     if added:
         log.info("incident %s routed to %d units by %s", incident.reference, added, actor)
+        _ask_for_consent(session=session, incident=incident)
     return plan
 
 
@@ -384,6 +410,7 @@ def _apply_and_route(
 ) -> None:
     send_follow_ups(session=session, services=services, incident=incident, handoff=handoff)
     apply(session=session, incident=incident, analysis=analysis)
+    reindex(session=session, services=services, incident=incident, text=analysis.text)
     route_incident(
         session=session, services=services, incident=incident, actor="system", handoff=handoff
     )

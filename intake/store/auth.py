@@ -75,6 +75,16 @@ def set_active(*, session: Session, user: User, active: bool) -> None:
         sessions.end_all(session=session, user_id=user.id, why="disabled")
 
 
+def set_role(*, session: Session, user: User, role: Role, unit_id: str | None) -> None:
+    """Give the account another role (a unit for police and social workers); its console
+    sessions end, so the new role applies from the next sign-in."""
+    if role in UNIT_ROLES and not unit_id:
+        raise UserError("police and social workers need their unit's id")
+    user.role = str(role)
+    user.unit_id = unit_id if role in UNIT_ROLES else None
+    sessions.end_all(session=session, user_id=user.id, why="role")
+
+
 def create_token(*, session: Session, username: str) -> str:
     """A new bearer token for the user; only its hash is stored."""
     user = session.scalars(select(User).where(User.username == username)).first()

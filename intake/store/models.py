@@ -173,6 +173,10 @@ class Incident(Base):
     victim_age: Mapped[int | None] = mapped_column(Integer)
     victim_gender: Mapped[str | None] = mapped_column(String(16))
     victim_count: Mapped[int | None] = mapped_column(Integer)
+    victim_age_group: Mapped[str | None] = mapped_column(String(16))  # when the age is not known
+    victim_disability: Mapped[bool | None] = mapped_column(Boolean)
+    # An operator set the victim's details: triage no longer overwrites them.
+    victim_set_by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     support_given: Mapped[list[Any]] = mapped_column(default=list)
 
     tipster_id: Mapped[int | None] = mapped_column(ForeignKey("tipsters.id"), index=True)
@@ -311,6 +315,7 @@ class Unit(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(255))
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # off: routing skips it
 
 
 class Assignment(Base):

@@ -26,6 +26,7 @@ from intake.pipeline.route import route_incident
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
 from intake.store.models import Assignment, Incident, Role, Status, User
+from intake.store.search import search_condition
 from intake.web.permissions import Action, require
 from intake.web.schemas import (
     Acknowledge,
@@ -102,10 +103,19 @@ def list_incidents(
     since: datetime | None = None,
     cursor: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=50, ge=1, le=200),
+    q: str | None = Query(
+        default=None,
+        max_length=200,
+        description="a reference, a phone number, words (diacritics optional) or a place",
+    ),
 ) -> IncidentPage:
-    """Incidents newest first, filtered; unit users see only their unit's."""
+    """Incidents newest first, filtered; unit users see only their unit's. `q` searches
+    every incident, closed, spam and duplicates included."""
     require(user, Action.INCIDENT_LIST)
+    services = services_of(request)
     query = select(Incident).order_by(Incident.id.desc()).limit(limit + 1)
+    if q and q.strip():
+        query = query.where(search_condition(services.cipher, q))
     if user.role in UNIT_ROLES:
         query = query.join(Assignment, Assignment.incident_id == Incident.id).where(
             Assignment.unit_id == user.unit_id
@@ -124,13 +134,15 @@ def list_incidents(
         query = query.where(Incident.received_at >= _aware(since))
     if cursor:
         query = query.where(Incident.id < _decode_cursor(cursor))
-    services = services_of(request)
     with services.db.reader() as session:
         rows = list(session.scalars(query).unique())
     page, more = rows[:limit], len(rows) > limit
     with services.db.writer() as session:
         audit.record(
-            session=session, user=user, action="list", detail={"ids": [i.id for i in page]}
+            session=session,
+            user=user,
+            action="search" if q else "list",
+            detail={"ids": [i.id for i in page]},
         )
     return IncidentPage(
         items=[

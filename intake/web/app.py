@@ -18,7 +18,7 @@ from intake.pipeline.context import Services
 from intake.pipeline.worker import Worker
 from intake.services import build_services
 from intake.settings import Settings
-from intake.web import api, console, docs, tips, webform, webhooks
+from intake.web import api, console, docs, incidents_api, tips, webform, webhooks
 from intake.web.client import parse_networks
 from intake.web.headers import SecurityHeaders
 from intake.web.metrics import install_metrics
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     tips.install(app)
     app.include_router(api.router)
+    app.include_router(incidents_api.router)
     app.include_router(webhooks.router)
     app.include_router(webform.router)
     console.install(app)

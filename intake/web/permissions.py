@@ -31,6 +31,9 @@ class Action(StrEnum):
     SUPPORT = "incident.support"  # a unit reports the support it gave
     OUTCOME = "incident.outcome"  # a unit reports how its part ended
     AUDIT_TRAIL = "incident.audit_trail"
+    CORRECT = "incident.correct"  # victim, categories, purpose, place of a case
+    REVEAL_CONTACT = "incident.reveal_contact"  # the tipster's contact, to call back
+    CALL_RECORD = "call.record"  # file a case from a phone call
     STATS = "stats"
     REPORT = "report"
     REPORT_UNSUPPRESSED = "report.unsuppressed"
@@ -69,6 +72,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SUPPORT: CONSOLE_ROLES,
     Action.OUTCOME: CONSOLE_ROLES,
     Action.AUDIT_TRAIL: SUPERVISORS,
+    Action.CORRECT: STAFF,
+    Action.REVEAL_CONTACT: STAFF,
+    Action.CALL_RECORD: STAFF,
     Action.STATS: STAFF,
     Action.REPORT: STAFF,
     Action.REPORT_UNSUPPRESSED: SUPERVISORS,
@@ -92,6 +98,7 @@ CONSOLE_ACTIONS: dict[str, Action] = {
     "acknowledge": Action.ACKNOWLEDGE,
     "support": Action.SUPPORT,
     "outcome": Action.OUTCOME,
+    "details": Action.CORRECT,  # victim, categories, purpose
 }
 ACT = "console-act"  # the route whose action is the form's `action` field
 
@@ -110,6 +117,8 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("POST", "/api/v1/incidents/{incident_id}/status"): Action.STATUS,
     ("POST", "/api/v1/incidents/{incident_id}/level"): Action.LEVEL,
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): Action.ACKNOWLEDGE,
+    ("POST", "/api/v1/incidents"): Action.CALL_RECORD,
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Action.CORRECT,
     ("GET", "/console/lang"): Gate.PUBLIC,
     ("GET", "/console/login"): Gate.SIGN_IN,
     ("POST", "/console/login"): Gate.SIGN_IN,
@@ -120,12 +129,21 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("GET", "/console/incidents/{incident_id}"): Action.INCIDENT_READ,
     ("POST", "/console/incidents/{incident_id}/act"): ACT,
     ("GET", "/console/stats"): Action.STATS,
+    ("GET", "/console/calls/new"): Action.CALL_RECORD,
+    ("POST", "/console/calls"): Action.CALL_RECORD,
+    ("POST", "/console/calls/suggest"): Action.CALL_RECORD,
+    ("GET", "/console/places"): Action.CALL_RECORD,
+    ("GET", "/console/search"): Action.INCIDENT_LIST,
+    ("POST", "/console/incidents/{incident_id}/contact"): Action.REVEAL_CONTACT,
     ("GET", "/console/report"): Action.REPORT,
+    ("GET", "/console/reports"): Action.REPORT,
     ("GET", "/console/admin/"): Action.ADMIN,
     ("POST", "/console/admin/users"): Action.ADMIN,
     ("POST", "/console/admin/sessions"): Action.ADMIN,
     ("POST", "/console/admin/unlock"): Action.ADMIN,
     ("POST", "/console/admin/directory"): Action.ADMIN,
+    ("GET", "/console/admin/units"): Action.ADMIN,
+    ("POST", "/console/admin/units"): Action.ADMIN,
 }
 
 

@@ -58,6 +58,8 @@ class Victim(BaseModel):
     age: int | None
     gender: str | None
     count: int | None
+    age_group: str | None = None
+    disability: bool | None = None
 
 
 class MessageRead(BaseModel):
@@ -129,7 +131,11 @@ class IncidentRead(BaseModel):
             latitude=incident.latitude,
             longitude=incident.longitude,
             victim=Victim(
-                age=incident.victim_age, gender=incident.victim_gender, count=incident.victim_count
+                age=incident.victim_age,
+                gender=incident.victim_gender,
+                count=incident.victim_count,
+                age_group=incident.victim_age_group,
+                disability=incident.victim_disability,
             ),
             summary=incident.summary,
             routed_to=routed,
@@ -196,3 +202,72 @@ class Acknowledge(BaseModel):
 
     unit_id: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=2_000)
+
+
+class VictimIn(BaseModel):
+    """The victim(s) as the caller describes them; an age, or an age group when unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sex: Literal["female", "male", "other"] | None = None
+    age: int | None = Field(default=None, ge=0, le=120)
+    age_group: Literal["under_6", "6-11", "12-15", "16-17", "adult"] | None = None
+    count: int | None = Field(default=None, ge=1, le=10_000)
+    disability: bool | None = None
+
+
+class CallerIn(BaseModel):
+    """Who called; `consent`: they agree that responders may contact them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation: (
+        Literal["self", "parent", "relative", "neighbour", "teacher", "friend", "official", "other"]
+        | None
+    ) = None
+    phone: str | None = Field(default=None, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    consent: bool = False
+
+    _clean_text = field_validator("name", "phone")(_clean)
+
+
+Level = Literal["P1", "P2", "P3", "P4", "SPAM"]
+
+
+class CallCreate(BaseModel):
+    """A case an operator records from a call; what they choose is final."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000)
+    ward_code: int | None = Field(default=None, ge=1, le=10**7)
+    province_code: int | None = Field(default=None, ge=1, le=10**6)
+    level: Level | None = None
+    categories: list[str] | None = Field(default=None, max_length=13)
+    trafficking_purpose: str | None = Field(default=None, max_length=32)
+    victim: VictimIn = Field(default_factory=VictimIn)
+    caller: CallerIn = Field(default_factory=CallerIn)
+    idempotency_key: str | None = Field(
+        default=None, min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+
+    _clean_text = field_validator("text")(_clean)
+
+
+class IncidentPatch(BaseModel):
+    """Corrections to an incident; only the fields given change. `version` guards
+    against stale pages (409)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = None
+    victim: VictimIn | None = None
+    categories: list[str] | None = Field(default=None, max_length=13)
+    trafficking_purpose: str | None = Field(default=None, max_length=32)
+    level: Level | None = None
+    reason: str | None = Field(default=None, max_length=2_000)
+    ward_code: int | None = Field(default=None, ge=1, le=10**7)
+    province_code: int | None = Field(default=None, ge=1, le=10**6)
+
+    _clean_text = field_validator("reason")(_clean)

@@ -217,6 +217,10 @@ async def submit_report(request: Request) -> Response:
         return _page(request, services, status=403, error=t["expired"], form=form)
     if nonce != request.cookies.get(CSRF_COOKIE):
         return _page(request, services, status=403, error=t["expired"], form=form)
+    if form.get("choose"):
+        # The province was chosen: the same form again, with its communes and all that
+        # was typed (nothing is filed yet).
+        return _page(request, services, form=form)
     if form.get("website"):
         # Only robots fill the hidden field: thank them, file nothing.
         return templates.TemplateResponse(

@@ -41,6 +41,7 @@ FORMS: dict[str, dict[str, str]] = {
     "acknowledge": {},
     "support": {"support": "counselling"},
     "outcome": {"outcome": "handled"},
+    "details": {"age": "11", "sex": "female"},
 }
 Send = Callable[[Any, str, int], httpx.Response]
 
@@ -109,6 +110,14 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): _api(
         "POST", "/api/v1/incidents/{i}/acknowledge", lambda w, who, n: {"unit_id": _unit(who)}
     ),
+    ("POST", "/api/v1/incidents"): _api(
+        "POST", "/api/v1/incidents", lambda w, who, n: {"text": "em bi danh", "ward_code": 15835}
+    ),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): lambda w, who, n: w.client.patch(
+        f"/api/v1/incidents/{w.incident_id}",
+        json={"victim": {"age": 10 + n % 5}, "version": w.version()},
+        headers=w.tokens.get(who, {}),
+    ),
     ("GET", "/console/"): _console_get("/console/"),
     ("GET", "/console/queue"): _console_get("/console/queue"),
     ("GET", "/console/events"): _events,
@@ -117,6 +126,20 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("GET", "/console/report"): _console_get(
         "/console/report?date_from=2026-01-01&date_to=2026-12-31&format=json"
     ),
+    ("GET", "/console/calls/new"): _console_get("/console/calls/new"),
+    ("POST", "/console/calls"): _console_post(
+        "/console/calls",
+        lambda w, who, n: {"text": "em bi danh", "place": "Thiệu Trung, Thanh Hóa"},
+    ),
+    ("POST", "/console/calls/suggest"): _console_post(
+        "/console/calls/suggest", lambda w, who, n: {"text": "em bi danh"}
+    ),
+    ("GET", "/console/places"): _console_get("/console/places?q=thieu"),
+    ("GET", "/console/search"): _console_get("/console/search?q=danh"),
+    ("POST", "/console/incidents/{incident_id}/contact"): _console_post(
+        "/console/incidents/{i}/contact", lambda w, who, n: {"reason": "call back"}
+    ),
+    ("GET", "/console/reports"): _console_get("/console/reports"),
     ("GET", "/console/admin/"): _console_get("/console/admin/"),
     ("POST", "/console/admin/users"): _console_post(
         "/console/admin/users",
@@ -131,6 +154,10 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ),
     ("POST", "/console/admin/unlock"): _console_post(
         "/console/admin/unlock", lambda w, who, n: {"username": "nobody"}
+    ),
+    ("GET", "/console/admin/units"): _console_get("/console/admin/units?ward=15835"),
+    ("POST", "/console/admin/units"): _console_post(
+        "/console/admin/units", lambda w, who, n: {"unit_id": "cp-15835", "name": "Công an xã"}
     ),
     ("POST", "/console/admin/directory"): lambda w, who, n: w.client.post(
         "/console/admin/directory",

@@ -8,8 +8,22 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from intake.web.console import actions, admin, incident, queue, signin, stats
+from intake.web.console import (
+    actions,
+    admin,
+    calls,
+    contact,
+    errors,
+    incident,
+    queue,
+    reports,
+    search,
+    signin,
+    stats,
+    units,
+)
 from intake.web.console.session import NotSignedIn
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -17,9 +31,24 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: Any) -> None:
     """Mount the console and send a person without a session to the sign-in page."""
-    for module in (signin, queue, incident, actions, stats, admin):
+    for module in (
+        signin,
+        queue,
+        incident,
+        actions,
+        stats,
+        admin,
+        calls,
+        search,
+        contact,
+        reports,
+        units,
+    ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    app.add_exception_handler(StarletteHTTPException, errors.on_http_error)
+    app.add_exception_handler(Exception, errors.on_crash)
 
     @app.exception_handler(NotSignedIn)
     async def _sign_in(_request: Request, _exc: NotSignedIn) -> Response:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from intake.pipeline.acknowledge import acknowledge
 from intake.pipeline.context import Services
+from intake.pipeline.corrections import correct
 from intake.pipeline.deliver import queue_reply
 from intake.pipeline.feedback import overrule_level
 from intake.pipeline.incidents import TransitionError, change_status
@@ -19,6 +20,7 @@ from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
 from intake.store.models import Assignment, Incident, Status, User
 from intake.store.timeline import add_event
+from intake.web.console.details import details_from_form
 from intake.web.console.incident import OUTCOMES, SUPPORT_KINDS, show_incident
 from intake.web.console.render import int_param, services_of, user_of
 from intake.web.console.session import check_csrf
@@ -54,6 +56,8 @@ def _set_location(
     session: Session, services: Services, incident: Incident, form: dict[str, str], actor: str
 ) -> None:
     code = int_param(form.get("ward_code"), limit=10**7) or 0
+    if not code and form.get("place", "").strip():
+        code = services.pipeline.resolver.resolve(form["place"][:300]).ward_code or 0
     ward = services.geography.ward(code)
     if ward is None:
         raise ValueError("choose a commune")
@@ -180,12 +184,23 @@ def _act(
         )
     elif action == "duplicate":
         _mark_duplicate(session, services, incident, user, form, actor)
+    elif action == "details":
+        correct(
+            session=session,
+            services=services,
+            incident=incident,
+            changes=details_from_form(form),
+            actor=actor,
+        )
 
 
 @router.post("/incidents/{incident_id}/act")
 async def incident_action(request: Request, incident_id: int) -> Response:
     """One action from the incident page; a stale page is refused, nothing overwritten."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    raw = await request.form()
+    form = {k: str(v) for k, v in raw.items()}
+    if "categories" in raw and len(raw.getlist("categories")) > 1:  # checkboxes
+        form["categories"] = ",".join(str(v) for v in raw.getlist("categories"))
     check_csrf(request, form.get("csrf", ""))
     services = services_of(request)
     action = CONSOLE_ACTIONS.get(form.get("action", ""))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from intake.store import audit, sessions
-from intake.store.auth import UserError, create_user, set_active, set_password
+from intake.store.auth import UserError, create_user, set_active, set_password, set_role
 from intake.store.directory import save_units
 from intake.store.models import Role, Unit, User
 from intake.web.console.render import int_param, render, services_of, user_of
@@ -85,13 +85,24 @@ def _target(session: Session, admin: User, form: dict[str, str]) -> User | None:
 
 def _users(session: Session, admin: User, form: dict[str, str]) -> str | None:
     """Create a user, switch one on or off, or give one a new password."""
-    if form.get("action") in ("toggle", "password"):
+    if form.get("action") in ("toggle", "password", "role"):
         target = _target(session, admin, form)
         if target is None:
             return "cannot change that account"
         if form["action"] == "toggle":
             set_active(session=session, user=target, active=not target.active)
             detail: dict[str, Any] = {"user": target.username, "active": target.active}
+        elif form["action"] == "role":
+            try:
+                set_role(
+                    session=session,
+                    user=target,
+                    role=Role(form.get("role", "")),
+                    unit_id=form.get("unit_id", "").strip()[:64] or None,
+                )
+            except (UserError, ValueError) as exc:
+                return str(exc)
+            detail = {"user": target.username, "role": target.role, "unit": target.unit_id}
         else:
             try:
                 set_password(session=session, user=target, password=form.get("password", ""))

@@ -25,6 +25,7 @@ from intake.store.models import (
     User,
 )
 from intake.web.console.i18n import LABELS
+from intake.web.console.options import choices
 from intake.web.console.render import int_param, render, services_of, take_flash, user_of
 from intake.web.permissions import Action, allowed
 
@@ -105,11 +106,16 @@ def _context(
         "statuses": [str(s) for s in Status],
         "support_kinds": SUPPORT_KINDS,
         "outcomes": OUTCOMES,
+        "unit_names": {a.unit_id: a.unit.name for a in assignments},
     }
 
 
 def show_incident(
-    request: Request, incident_id: int, error: str | None = None, status: int = 200
+    request: Request,
+    incident_id: int,
+    error: str | None = None,
+    status: int = 200,
+    contact: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The page, with an error of the server's own words (never one from the URL)."""
     user = user_of(request, Action.INCIDENT_READ)
@@ -143,6 +149,8 @@ def show_incident(
         notice=take_flash(request),
         wards=wards,
         chosen_province=str(province or ""),
+        contact=contact,
+        **choices(),
         **context,
     )
 

@@ -84,8 +84,10 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
             )
             deadline = services.routing.ack_deadline(incident.level)
             remaining = None
+            due = None
             if deadline is not None and not acked:
                 remaining = int((incident.received_at + deadline - now).total_seconds() // 60)
+                due = (incident.received_at + deadline).isoformat()
             rows.append(
                 {
                     "incident": incident,
@@ -94,6 +96,8 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
                     ),
                     "waiting": int((now - incident.received_at).total_seconds() // 60),
                     "sla_minutes": remaining,
+                    "due": due,
+                    "acked": bool(acked),
                 }
             )
         # Who saw which incidents in a list is kept, as for a single incident's page.

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from intake.reports import build_report, write_report
 from intake.store import audit
-from intake.store.models import Assignment, Incident, utcnow
+from intake.store.models import Assignment, Incident, Unit, utcnow
 from intake.store.times import VN_TZ
 from intake.web.console.render import int_param, render, services_of, user_of
 from intake.web.permissions import Action, allowed
@@ -55,8 +55,12 @@ def stats_page(request: Request) -> HTMLResponse:
                 continue
             seconds = (assignment.acknowledged_at - assignment.created_at).total_seconds()
             ack.setdefault(assignment.unit_id, []).append(seconds)
+        names: dict[str, str] = {}
+        for unit in session.scalars(select(Unit).where(Unit.id.in_(list(ack)))):
+            names[unit.id] = unit.name
     ack_rows = sorted(
-        ((unit, sum(v) / len(v) / 60, len(v)) for unit, v in ack.items()), key=lambda row: -row[1]
+        ((names.get(unit, unit), sum(v) / len(v) / 60, len(v)) for unit, v in ack.items()),
+        key=lambda row: -row[1],
     )
     today = utcnow().astimezone(VN_TZ).date()
     return render(
@@ -100,7 +104,13 @@ def report_download(
     province_code = int_param(province, limit=10**6)
     services = services_of(request)
     with services.db.writer() as session:
-        report = build_report(session, date_from=start, date_to=end, province_code=province_code)
+        report = build_report(
+            session,
+            date_from=start,
+            date_to=end,
+            province_code=province_code,
+            geography=services.geography,
+        )
         audit.record(
             session=session,
             user=user,
