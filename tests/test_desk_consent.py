@@ -6,10 +6,7 @@ from sqlalchemy import select
 
 from intake.pipeline.consent import answer
 from intake.store.models import Event, Incident, Message, Tipster
-from tests import test_delivery_e2e as e2e
-from tests.test_delivery_e2e import TIP, drain, post_update, tip_update
-
-provider, wired = e2e.provider, e2e.wired  # the fake Telegram and the service wired to it
+from tests.telegram_wiring import TIP, drain, post_update, tip_update
 
 
 def test_answers() -> None:

@@ -316,3 +316,37 @@ def test_the_deployment_files_agree_with_the_settings() -> None:
     dockerfile = (repo / "Dockerfile").read_text()
     assert "USER hotline" in dockerfile and "/healthz" in dockerfile
     assert 'CMD ["hotline111", "serve"' in dockerfile
+
+
+def test_a_supervisor_erases_from_the_console(stocked, services) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from intake.store.auth import create_user
+    from intake.web.app import create_app
+    from tests.test_console import csrf, sign_in, version
+
+    ids, _ = stocked
+    with services.db.writer() as session:
+        create_user(
+            session=session, username="mai", role="supervisor", password="correct horse battery"
+        )
+    app = create_app(services.settings, services)
+    with TestClient(app, base_url="https://testserver") as console:
+        sign_in(console, "mai", "correct horse battery")
+        page = console.get(f"/console/incidents/{ids[0]}").text
+        assert "Xóa dữ liệu cá nhân" in page
+        console.post(
+            f"/console/incidents/{ids[0]}/act",
+            data={
+                "csrf": csrf(page),
+                "version": version(page),
+                "action": "erase",
+                "reason": "đơn yêu cầu số 12",
+            },
+        )
+    with services.db.reader() as session:
+        texts = set(session.scalars(select(Message.text).where(Message.incident_id == ids[0])))
+        assert texts == {""}
+        assert ("erase", ids[0]) in session.execute(
+            select(AuditEntry.action, AuditEntry.incident_id)
+        ).all()

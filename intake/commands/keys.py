@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
         "keys",
         help="encryption keys: status and rotation",
         description="The keys that encrypt stored values (HOTLINE_SECRET_KEYS): how many "
-        "values each encrypts, and the rotation to the newest (docs/security-keys.md).",
+        "values each encrypts, and the rotation to the newest (docs/operations.md, Keys).",
     )
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser(

@@ -34,6 +34,7 @@ class Action(StrEnum):
     CORRECT = "incident.correct"  # victim, categories, purpose, place of a case
     REVEAL_CONTACT = "incident.reveal_contact"  # the tipster's contact, to call back
     CALL_RECORD = "call.record"  # file a case from a phone call
+    ERASE = "incident.erase"  # the tipster's identity and words, on request (statistics kept)
     STATS = "stats"
     REPORT = "report"
     REPORT_UNSUPPRESSED = "report.unsuppressed"
@@ -67,6 +68,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REROUTE: STAFF,
     Action.REPLY: STAFF,
     Action.DUPLICATE: STAFF,
+    Action.ERASE: SUPERVISORS,
     Action.NOTE: CONSOLE_ROLES,
     Action.ACKNOWLEDGE: CONSOLE_ROLES,
     Action.SUPPORT: CONSOLE_ROLES,
@@ -98,6 +100,7 @@ CONSOLE_ACTIONS: dict[str, Action] = {
     "acknowledge": Action.ACKNOWLEDGE,
     "support": Action.SUPPORT,
     "outcome": Action.OUTCOME,
+    "erase": Action.ERASE,
     "details": Action.CORRECT,  # victim, categories, purpose
 }
 ACT = "console-act"  # the route whose action is the form's `action` field

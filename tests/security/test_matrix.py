@@ -41,6 +41,7 @@ FORMS: dict[str, dict[str, str]] = {
     "acknowledge": {},
     "support": {"support": "counselling"},
     "outcome": {"outcome": "handled"},
+    "erase": {"reason": "yêu cầu của người báo tin"},
     "details": {"age": "11", "sex": "female"},
 }
 Send = Callable[[Any, str, int], httpx.Response]

@@ -18,6 +18,7 @@ from intake.pipeline.merge import merge_into
 from intake.pipeline.route import route_incident, withdraw_elsewhere
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
+from intake.store.erasure import erase_incident
 from intake.store.models import Assignment, Incident, Status, User
 from intake.store.timeline import add_event
 from intake.web.console.details import details_from_form
@@ -184,6 +185,11 @@ def _act(
         )
     elif action == "duplicate":
         _mark_duplicate(session, services, incident, user, form, actor)
+    elif action == "erase":
+        reason = form.get("reason", "").strip()
+        if len(reason) < 5:
+            raise ValueError("give the reason for the erasure (the request it answers)")
+        erase_incident(session=session, reference=incident.reference, by=user, reason=reason)
     elif action == "details":
         correct(
             session=session,

@@ -41,6 +41,10 @@ EN: dict[str, str] = {
     "Xã/phường": "Commune",
     "Xử lý": "Handling",
     "Đánh dấu trùng": "Mark duplicate",
+    "Xóa dữ liệu cá nhân theo yêu cầu (giữ số liệu thống kê); lý do": (
+        "Erase personal data on request (statistics kept); reason"
+    ),
+    "Xóa dữ liệu cá nhân": "Erase personal data",
     "Đăng nhập": "Sign in",
     "Đăng xuất": "Sign out",
     "Đơn vị nhận tin": "Units alerted",
