@@ -41,6 +41,7 @@ EN: dict[str, str] = {
     "Xã/phường": "Commune",
     "Xử lý": "Handling",
     "Đánh dấu trùng": "Mark duplicate",
+    "P1 chưa có địa điểm": "P1, place not known yet",
     "Xóa dữ liệu cá nhân theo yêu cầu (giữ số liệu thống kê); lý do": (
         "Erase personal data on request (statistics kept); reason"
     ),
