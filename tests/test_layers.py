@@ -1,7 +1,8 @@
 """The tree's shape holds: no module imports in a circle, and imports go one way.
 
 web and cli -> (services, reports) -> pipeline -> store -> (triage, routing, channels).
-Read from the source with `ast`, so an import inside a function counts too.
+Read from the source with `ast`, so an import inside a function counts too; an import
+under `if TYPE_CHECKING:` names a type for the checker and is never run, so it does not.
 """
 
 from __future__ import annotations
@@ -41,7 +42,11 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     module)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for block in ast.walk(tree):  # names only for the type checker: never imported
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+            block.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name in known}
         elif isinstance(node, ast.ImportFrom):

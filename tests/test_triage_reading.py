@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from triage import Level, classify
 from triage.clauses import When, clauses, negated, split, when
 from triage.concepts import read, victim
+from triage.loading import load_rules
 from triage.phrases import words
-from triage.rules import load_rules
 
 TEENCODE = {"ko": "khong", "k": "khong", "hok": "khong", "hong": "khong"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from routing.policy import RecipientTable, load_recipients
+from routing.policy import RecipientTable
 from triage.phrases import Group, PhraseIndex, group
 from triage.text import fold
 
@@ -256,29 +256,3 @@ def _signals_by_phrase(signals: tuple[Signal, ...]) -> dict[int, tuple[int, ...]
         for phrase_id in signal.any.ids:
             index.setdefault(phrase_id, []).append(position)
     return {k: tuple(v) for k, v in index.items()}
-
-
-def load_rules(
-    path: Path | None = None, recipients: Path | None = None, *, model: bool = True
-) -> RuleSet:
-    """Load `rules.yaml` from a config folder's triage/ (default: the repository's), the
-    recipients table beside it in routing/recipients.yaml, and beside the rules the
-    concepts (concepts.yaml) and the model's weights (model.json) when they are there.
-    A bad weights file raises ModelError naming the problem."""
-    from triage.concepts import parse_concepts
-    from triage.model import load_model
-
-    folder = path or DEFAULT_PATH
-    file = folder / "rules.yaml" if folder.is_dir() or not folder.suffix else folder
-    table = load_recipients(recipients or file.parent.parent / "routing" / "recipients.yaml")
-    rules = parse_rules(file.read_text(encoding="utf-8"), table, str(file))
-    concepts_file = file.parent / "concepts.yaml"
-    if concepts_file.exists():
-        concepts = parse_concepts(
-            concepts_file.read_text(encoding="utf-8"), rules.index, str(concepts_file)
-        )
-        rules = replace(rules, concepts=concepts)
-    weights = file.parent / "model.json"
-    if model and weights.exists():
-        rules = replace(rules, model=load_model(weights))
-    return rules

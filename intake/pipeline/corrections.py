@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from intake.pipeline.context import Services
 from intake.pipeline.desk import LEVELS, PURPOSES, DeskError, Victim, check_victim, set_place
 from intake.pipeline.feedback import CATEGORIES, overrule_level
-from intake.pipeline.incidents import add_event
 from intake.pipeline.route import route_incident, withdraw_elsewhere
 from intake.pipeline.searching import reindex
 from intake.store.models import Incident, utcnow
+from intake.store.timeline import add_event
 
 VICTIM_FIELDS = {
     "sex": "victim_gender",

@@ -18,22 +18,16 @@ from channels.base import Channel, InboundMessage, MessageKind
 from intake.pipeline.context import Services
 from intake.pipeline.feedback import CATEGORIES, overrule_level
 from intake.pipeline.inbox import accept
-from intake.pipeline.incidents import add_event, clean_text
+from intake.pipeline.incidents import clean_text
 from intake.store import jobs
 from intake.store.models import Incident, Message, utcnow
+from intake.store.timeline import add_event
 from triage import classify
+from triage.rules import Purpose
 
 SEXES = ("female", "male", "other")
 AGE_GROUPS = ("under_6", "6-11", "12-15", "16-17", "adult")
-PURPOSES = (
-    "sexual_exploitation",
-    "forced_labour",
-    "organ_removal",
-    "commercial_surrogacy",
-    "child_sale",
-    "forced_marriage",
-    "unknown",
-)
+PURPOSES = tuple(str(p) for p in Purpose)
 RELATIONS = ("self", "parent", "relative", "neighbour", "teacher", "friend", "official", "other")
 LEVELS = ("P1", "P2", "P3", "P4", "SPAM")
 CALL_REASON = "Điện thoại viên ghi nhận cuộc gọi (operator recorded the call)"

@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from intake.pipeline.incidents import add_event
 from intake.store import audit
 from intake.store.auth import may_see
 from intake.store.models import Incident, Tipster
+from intake.store.timeline import add_event
 from intake.web.console.incident import show_incident
 from intake.web.console.render import services_of, user_of
 from intake.web.console.session import check_csrf

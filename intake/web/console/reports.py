@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from intake.pipeline import desk
 from intake.reports import AGE_GROUPS, CROSS, build_report, period_presets
 from intake.store import audit
 from intake.store.models import utcnow
@@ -18,15 +19,7 @@ from intake.web.permissions import Action, allowed
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEXES = ["female", "male", "other", "unknown"]
-PURPOSES = [
-    "sexual_exploitation",
-    "forced_labour",
-    "organ_removal",
-    "commercial_surrogacy",
-    "child_sale",
-    "forced_marriage",
-    "unknown",
-]
+PURPOSES = list(desk.PURPOSES)
 # Which label each table's keys take (None: shown as they are, already names).
 KINDS = {
     "sex": "sex",
