@@ -14,7 +14,6 @@ MAX_FUZZY_DISTRICTS = 40  # districts with a commune of the name, compared with 
 MIN_FUZZY = 5  # letters in a name compared fuzzily
 FUZZY_DISTRICT = 0.92
 FUZZY_COMMUNE = 0.9
-FUZZY_MARGIN = 0.03
 MARKER_WORDS = {
     "thanh",
     "pho",

@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from routing.geography.fuzzy import clear_best
 from routing.geography.parts import (
     DISTRICT_MARKERS,
     FUZZY_COMMUNE,
     FUZZY_DISTRICT,
-    FUZZY_MARGIN,
     HAMLET_WORDS,
     LEAD_INS,
     MARKER_WORDS,
@@ -225,18 +224,10 @@ class Reader(PartReader):
                         continue
                     if any(keys[i] in MARKER_WORDS for i in (start, end - 1)):
                         continue  # "thành phố" before "Phan Thiết" is no commune
-                    hits = process.extract(
-                        joined,
-                        names,
-                        scorer=JaroWinkler.normalized_similarity,
-                        limit=2,
-                        score_cutoff=FUZZY_COMMUNE - FUZZY_MARGIN,
-                    )
-                    if not hits or hits[0][1] < FUZZY_COMMUNE:
+                    hit = clear_best(joined, names, FUZZY_COMMUNE)
+                    if hit is None:
                         continue
-                    if len(hits) > 1 and hits[0][1] - hits[1][1] < FUZZY_MARGIN:
-                        continue
-                    found.append(Part("old_ward", start, end, frozenset({codes[hits[0][2]]})))
+                    found.append(Part("old_ward", start, end, frozenset({codes[hit[2]]})))
         return found
 
     def _misspelt_district(self, keys: list[str], breaks: list[bool], commune: Part) -> list[Part]:

@@ -21,10 +21,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
-
 from routing.geography.data import Geography, name_key
+from routing.geography.fuzzy import clear_best
 from routing.geography.reading import Reader, Reading
 from routing.geography.results import NOTHING, Candidate, LocationResult
 from routing.geography.scan import FUZZY_IN_PROVINCE, _Scan
@@ -33,7 +31,6 @@ from triage.text import normalize
 
 MAX_TEXT = 8_000  # longer texts are cut: a place is named early, and time is bounded
 FUZZY_NATIONWIDE = 0.94
-FUZZY_MARGIN = 0.03
 MIN_FUZZY_KEY = 5
 COORDINATE_MAX_KM = 40.0
 
@@ -142,19 +139,11 @@ class Resolver:
             if len(flat) < MIN_FUZZY_KEY or flat.isdigit():
                 continue
             for query in dict.fromkeys((flat, _squeeze(flat))):
-                hits = process.extract(
-                    query,
-                    list(choices),
-                    scorer=JaroWinkler.normalized_similarity,
-                    limit=2,
-                    score_cutoff=cutoff - FUZZY_MARGIN,
-                )
-                if not hits or hits[0][1] < cutoff:
+                hit = clear_best(query, list(choices), cutoff)
+                if hit is None:
                     continue
-                if len(hits) > 1 and hits[0][1] - hits[1][1] < FUZZY_MARGIN:
-                    continue  # two names fit about as well: not a typo we can undo
-                if best is None or hits[0][1] >= best[2]:  # equal: the longer span
-                    best = (index[choices[hits[0][0]]], end, float(hits[0][1]))
+                if best is None or hit[1] >= best[2]:  # equal: the longer span
+                    best = (index[choices[hit[0]]], end, float(hit[1]))
         if best and exact and best[2] < cutoff + 0.02:
             return exact
         return best or exact
