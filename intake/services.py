@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from intake.pipeline.context import Services
 from intake.pipeline.incidents import IngestOptions
 from intake.settings import Settings
 from intake.store.crypto import Cipher, demo_secret, parse_key_list
-from intake.store.db import Database
+from intake.store.db import Database, make_private
 from intake.store.keys import KeyProblem, check_keys
 from routing.geography import Geography, Resolver, load_geography
 from routing.plan import load_policy
@@ -50,12 +49,7 @@ def _make_private(settings: Settings) -> None:
     var_dir = settings.var_dir
     if not database or Path(database).resolve().parent != var_dir.resolve():
         return
-    try:
-        status = var_dir.stat()
-    except FileNotFoundError:
-        return
-    if status.st_uid == os.getuid() and status.st_mode & 0o077:
-        var_dir.chmod(0o700)
+    make_private(var_dir, 0o700)
 
 
 def open_database(settings: Settings) -> Database:

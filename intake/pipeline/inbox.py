@@ -6,9 +6,10 @@ the answer can carry the reference. If that step fails, the savepoint is rolled 
 an `ingest` job is committed with the stored tip instead: the worker ingests it later.
 Nothing is answered before the commit, so a crash loses only unanswered requests.
 
-`intake.inbox_bulk.accept_batch` does the same for many requests at once. Anonymous
-partner and web-form tips are there stored with the id and reference of the incident each
-will open, and `open_incidents_in_bulk` writes those incidents, many at a time, in a worker.
+`inbox_bulk.accept_batch` does the same for many requests at once, through the same
+inbox insert (`insert_inbox`: one row here, a batch there). Anonymous partner and web-form
+tips are there stored with the id and reference of the incident each will open, and
+`open_incidents_in_bulk` writes those incidents, many at a time, in a worker.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
@@ -25,7 +27,7 @@ from channels.base import Channel, InboundMessage
 from intake.pipeline.incidents import IngestOptions, clean_text, ingest_item, new_incident_fields
 from intake.store import jobs
 from intake.store.crypto import Cipher
-from intake.store.db import dialect_insert
+from intake.store.db import built_once
 from intake.store.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
 from intake.store.serialize import dump_message
 
@@ -37,6 +39,7 @@ INCIDENTS = cast(Table, Incident.__table__)
 MESSAGES = cast(Table, Message.__table__)
 EVENTS = cast(Table, Event.__table__)
 JOBS = cast(Table, Job.__table__)
+Inserted = tuple[int, str, str]  # an inbox row's id, channel and provider message id
 
 
 @dataclass(frozen=True)
@@ -59,24 +62,49 @@ class Submission:
     raw_body: bytes | None
 
 
+def inbox_row(
+    cipher: Cipher,
+    message: InboundMessage,
+    raw: bytes | None,
+    now: datetime,
+    reserved: tuple[int, str] | None = None,
+) -> dict[str, object]:
+    """The inbox row of one message, sealed; `reserved` is the (incident id, reference) a
+    new tip is answered with before its incident is written."""
+    return {
+        "channel": str(message.channel),
+        "provider_message_id": message.provider_message_id,
+        "received_at": now,
+        "state": "pending",
+        "message": cipher.encrypt(dump_message(message)),
+        "raw_body": cipher.encrypt_bytes(raw) if raw is not None else None,
+        "reserved_incident_id": reserved[0] if reserved else None,
+        "reference": reserved[1] if reserved else None,
+    }
+
+
+def insert_inbox(session: Session, rows: list[dict[str, object]]) -> list[Inserted]:
+    """Insert inbox rows in one batched statement, skipping those whose (channel, provider
+    id) is stored already; (id, channel, provider id) of each row inserted."""
+    statement = built_once(
+        session,
+        "insert inbox",
+        lambda insert: (
+            insert(INBOX)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
+        ),
+    )
+    inserted = session.connection().execute(statement, rows).all()
+    return cast(list[Inserted], inserted)  # its rows are tuples of these
+
+
 def _insert(
     session: Session, cipher: Cipher, message: InboundMessage, raw: bytes | None
 ) -> int | None:
     """Insert the inbox row; None when (channel, provider id) is already there."""
-    statement = (
-        dialect_insert(session)(InboxItem)
-        .values(
-            channel=str(message.channel),
-            provider_message_id=message.provider_message_id,
-            received_at=utcnow(),
-            state="pending",
-            message=cipher.encrypt(dump_message(message)),
-            raw_body=cipher.encrypt_bytes(raw) if raw is not None else None,
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-        .returning(InboxItem.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
+    inserted = insert_inbox(session, [inbox_row(cipher, message, raw, utcnow())])
+    return inserted[0][0] if inserted else None
 
 
 def repeat_outcome(session: Session, message: InboundMessage) -> Accepted:

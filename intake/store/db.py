@@ -84,17 +84,18 @@ def prepare_sqlite_path(url: str) -> None:
         path.parent.chmod(0o700)  # mkdir's mode is narrowed by the umask only
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        _make_private(file)
+        make_private(file, 0o600)
 
 
-def _make_private(path: Path) -> None:
-    """Narrow a file of ours to 0600 (one written by an older version was 0644)."""
+def make_private(path: Path, mode: int) -> None:
+    """Narrow a file or folder of ours to `mode` (0600, 0700) when others may read it (one
+    written by an older version was 0644 or 0755); a missing one is left to be made."""
     try:
         status = path.stat()
     except FileNotFoundError:
         return
     if status.st_uid == os.getuid() and status.st_mode & 0o077:
-        path.chmod(0o600)
+        path.chmod(mode)
 
 
 def _sqlite_engine(url: str, *, synchronous: str, begin: str, pool_size: int) -> Engine:

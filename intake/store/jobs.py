@@ -85,15 +85,7 @@ def ensure(*, session: Session, kind: str, key: str, run_at: datetime) -> None:
     processes may ask at once: the first one's job stands)."""
     session.connection().execute(
         built_once(session, "insert job unless present", _insert_absent),
-        {
-            "kind": kind,
-            "key": key,
-            "state": "pending",
-            "run_at": run_at,
-            "attempts": 0,
-            "rerun": False,
-            "created_at": utcnow(),
-        },
+        _pending_row(kind, key, run_at, utcnow()),
     )
 
 
@@ -104,18 +96,7 @@ def schedule_many(*, session: Session, jobs: list[tuple[str, str, datetime]]) ->
     now = utcnow()
     session.connection().execute(
         built_once(session, "upsert pending job", _upsert_pending),
-        [
-            {
-                "kind": kind,
-                "key": key,
-                "state": "pending",
-                "run_at": run_at,
-                "attempts": 0,
-                "rerun": False,
-                "created_at": now,
-            }
-            for kind, key, run_at in jobs
-        ],
+        [_pending_row(kind, key, run_at, now) for kind, key, run_at in jobs],
     )
 
 
@@ -130,22 +111,26 @@ def lease_new(*, session: Session, jobs: list[tuple[str, str]]) -> list[ClaimedJ
     rows = session.connection().execute(
         built_once(session, "lease new job", _upsert_leased),
         [
-            {
-                "kind": kind,
-                "key": key,
-                "state": "pending",
-                "run_at": now,
-                "attempts": 1,
-                "rerun": False,
-                "locked_until": now + LEASE,
-                "created_at": now,
-            }
+            {**_pending_row(kind, key, now, now), "attempts": 1, "locked_until": now + LEASE}
             for kind, key in jobs
         ],
     )
     return [
         ClaimedJob(id=row.id, kind=row.kind, key=row.key, attempts=row.attempts) for row in rows
     ]
+
+
+def _pending_row(kind: str, key: str, run_at: datetime, now: datetime) -> dict[str, object]:
+    """A new job's row: pending at `run_at`, not tried yet."""
+    return {
+        "kind": kind,
+        "key": key,
+        "state": "pending",
+        "run_at": run_at,
+        "attempts": 0,
+        "rerun": False,
+        "created_at": now,
+    }
 
 
 def _upsert_leased(insert: Any) -> Any:

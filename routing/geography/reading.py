@@ -11,104 +11,34 @@ things, or a split old commune has several successors, the answer is the candida
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from routing.geography.data import Geography, name_key
-
-MAX_PART = 5  # tokens in one name ("thi tran nong truong moc chau" is the longest kind)
-MAX_TOKENS = 400
-MAX_FUZZY_DISTRICTS = 40  # districts with a commune of the name, compared with a misspelling
-MIN_FUZZY = 5  # letters in a name compared fuzzily
-FUZZY_DISTRICT = 0.92
-FUZZY_COMMUNE = 0.9
-FUZZY_MARGIN = 0.03
-MARKER_WORDS = {
-    "thanh",
-    "pho",
-    "thi",
-    "xa",
-    "tran",
-    "huyen",
-    "quan",
-    "tinh",
-    "phuong",
-    "tp",
-    "tx",
-}  # tokens read; an address comes early and time is bounded
-WARD_MARKERS = {
-    ("xa",): "Xã",
-    ("x",): "Xã",
-    ("phuong",): "Phường",
-    ("p",): "Phường",
-    ("f",): "Phường",
-    ("ph",): "Phường",
-    ("thi", "tran"): "Thị trấn",
-    ("tt",): "Thị trấn",
-    ("dac", "khu"): "Đặc khu",
-    ("ward",): "Phường",
-    ("commune",): "Xã",
-}
-# The unit types a district marker can stand for ("tp" is a city: a district or a province).
-DISTRICT_MARKERS = {
-    ("huyen",): {"Huyện"},
-    ("h",): {"Huyện"},
-    ("quan",): {"Quận"},
-    ("q",): {"Quận"},
-    ("thi", "xa"): {"Thị xã"},
-    ("tx",): {"Thị xã"},
-    ("thanh", "pho"): {"Thành phố"},
-    ("tp",): {"Thành phố"},
-    ("district",): {"Quận", "Huyện"},
-    ("dist",): {"Quận", "Huyện"},
-}
-PROVINCE_MARKERS = {("tinh",), ("thanh", "pho"), ("tp",)}
-CITY = {("thanh", "pho"), ("tp",)}
-# English unit words after a name ("Go Vap District", "Tan Phong Ward", "Quang Nam Province").
-POSTFIX = {"ward": "ward", "commune": "ward", "district": "district", "dist": "district",
-           "province": "province", "city": "province"}  # fmt: skip
-# A number after these is a hamlet's (a commune's name may follow); after others, a house's.
-HAMLET_WORDS = {
-    "thon", "ap", "to", "xom", "khom", "kp", "tdp", "ban", "buon", "khu", "pho", "doi", "cum",
-    "lang", "khoi", "bon", "soc", "khuvuc",
-}  # fmt: skip
-# A name right after these is a street, a hamlet, a school, a hospital, a market or a
-# bridge (often named after the commune, not always in it): never read as the commune.
-NOT_A_COMMUNE_AFTER = {
-    "duong", "ngo", "ngach", "pho", "ap", "thon", "xom", "truong", "vien",
-    "cho", "cau", "ty", "chua", "nha",
-}  # fmt: skip
-STREET_WORDS = {"so", "duong", "ngo", "hem", "kiet", "ngach", "k", "pho", "lo", "can", "nha"}
-# Words that lead in to an address ("em ở Hải Châu"), not a part of it.
-LEAD_INS = {"o", "tai", "ve", "thuoc", "den", "gan", "tu", "vuc", "chi", "dc", "nha", "em"}
-# City shorthand that is not a province alias: the old city it names.
-CITY_SHORTHAND = {
-    "bmt": "Thành phố Buôn Ma Thuột",
-    "vtau": "Thành phố Vũng Tàu",
-    "vt": "Thành phố Vũng Tàu",
-    "tpth": "Thành phố Thanh Hóa",
-    "tdm": "Thành phố Thủ Dầu Một",
-    "bh": "Thành phố Biên Hòa",
-    "nt": "Thành phố Nha Trang",
-    "qn": "Thành phố Quy Nhơn",
-    "dl": "Thành phố Đà Lạt",
-}
-
-
-@dataclass(frozen=True)
-class Part:
-    """A name read at tokens [start, end) as one level of one system."""
-
-    level: str  # old_ward, new_ward, district, province
-    start: int
-    end: int
-    codes: frozenset[int]
-    old_province: int | None = None  # for a province named by its pre-2025 name
-    current: bool = False  # for a province named by a 2025 name or an alias
+from routing.geography.fuzzy import clear_best
+from routing.geography.parts import (
+    DISTRICT_MARKERS,
+    FUZZY_COMMUNE,
+    FUZZY_DISTRICT,
+    HAMLET_WORDS,
+    LEAD_INS,
+    MARKER_WORDS,
+    MAX_FUZZY_DISTRICTS,
+    MAX_PART,
+    MIN_FUZZY,
+    NOT_A_COMMUNE_AFTER,
+    POSTFIX,
+    PROVINCE_MARKERS,
+    STREET_WORDS,
+    WARD_MARKERS,
+    Part,
+    PartReader,
+    flat,
+    inside_name,
+    marker_before,
+    typed,
+)
 
 
 @dataclass(frozen=True)
@@ -124,138 +54,8 @@ class Reading:
     within: frozenset[int] | None = None
 
 
-def flat(name: str) -> str:
-    """A name's key without spaces: run-together forms ("EANAM") meet "Ea Nam"."""
-    return name_key(name).replace(" ", "")
-
-
-def initials(name: str) -> str:
-    """ "Gò Vấp" -> "gv"."""
-    return "".join(word[0] for word in name_key(name).split() if word)
-
-
-class Reader:
-    """Indexes of both systems by flat key, and the chain reading over tokens."""
-
-    def __init__(self, geo: Geography, province_keys: dict[str, set[int]]) -> None:
-        self.geo = geo
-        self.new_wards = _index((w.code, w.name) for w in geo.wards.values())
-        self.dashed: dict[str, list[int]] = defaultdict(list)
-        for ward in geo.wards.values():
-            if " - " in ward.name:
-                self.dashed[flat(ward.name)].append(ward.code)
-        self.old_ward_flat = {w.code: flat(w.name) for w in geo.old_wards.values()}
-        self.old_wards = _index((w.code, w.name) for w in geo.old_wards.values())
-        self.districts = _index((d.code, d.name) for d in geo.old_districts.values())
-        for number in ("2", "9"):  # merged into Thủ Đức city in 2021; still written
-            self.districts.setdefault(number, []).extend(
-                d.code for d in geo.old_districts.values() if d.name == "Thành phố Thủ Đức"
-            )
-        self.district_initials: dict[str, dict[str, list[int]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        for d in geo.old_districts.values():
-            kind = _district_kind(d.name)
-            short = _bare(d.name)
-            if not short[:1].isdigit() and len(short.split()) > 1:
-                self.district_initials[kind][initials(short)].append(d.code)
-        by_name = {d.name.lower(): d.code for d in geo.old_districts.values()}
-        self.shorthand = {
-            k: by_name[v.lower()] for k, v in CITY_SHORTHAND.items() if v.lower() in by_name
-        }
-        self.provinces: dict[str, set[int]] = defaultdict(set)
-        for key, codes in province_keys.items():
-            self.provinces[key.replace(" ", "")] |= codes
-        self.current_provinces = {flat(p.name) for p in geo.provinces.values()} | {
-            k.replace(" ", "") for k in province_keys if k not in geo.old_province_keys
-        }
-        self.old_province_by_key = {k.replace(" ", ""): c for k, c in geo.old_province_keys.items()}
-        self.old_provinces_of_new: dict[int, set[int]] = defaultdict(set)
-        for old in geo.old_wards.values():
-            old_province = geo.old_districts[old.district_code].old_province_code
-            for code in old.new_codes:
-                self.old_provinces_of_new[code].add(old_province)
-        # "TP Hưng Yên" is the old provincial city; "TP Huế", "TP Cần Thơ" are provinces now.
-        city_provinces = {flat(p.name) for p in geo.provinces.values() if p.name.startswith("Th")}
-        self.city_districts = {
-            flat(d.name)
-            for d in geo.old_districts.values()
-            if _district_kind(d.name) == "Thành phố"
-        } - city_provinces
-
-    # -- parts --
-
-    def parts(self, keys: list[str], breaks: list[bool]) -> dict[int, list[Part]]:
-        """Every name at every position, by the index of its last token + 1."""
-        by_end: dict[int, list[Part]] = defaultdict(list)
-        n = min(len(keys), MAX_TOKENS)
-        for start in range(n):
-            joined = ""
-            for end in range(start + 1, min(start + MAX_PART, n) + 1):
-                if end - 1 > start and breaks[end - 1]:
-                    break
-                joined += keys[end - 1]
-                for part in self._parts_at(keys, start, end, joined):
-                    by_end[end].append(part)
-            self._hyphenated(keys, start, n, by_end)
-        return by_end
-
-    def _hyphenated(
-        self, keys: list[str], start: int, n: int, by_end: dict[int, list[Part]]
-    ) -> None:
-        """2025 names written with a dash ("Xuân Hương - Đà Lạt"), read across the dash."""
-        joined = ""
-        for end in range(start + 1, min(start + MAX_PART + 1, n) + 1):
-            joined += keys[end - 1]
-            codes = self.dashed.get(joined)
-            if codes:
-                by_end[end].append(Part("new_ward", start, end, frozenset(codes)))
-
-    def _parts_at(self, keys: list[str], start: int, end: int, joined: str) -> Iterable[Part]:
-        before = _marker_before(keys, start)
-        numeric = joined.isdigit()
-        if (numeric and before is None) or (len(joined) < 2 and not numeric):
-            return
-        for level, index in (("new_ward", self.new_wards), ("old_ward", self.old_wards)):
-            codes = index.get(joined)
-            if codes and (before in WARD_MARKERS or not numeric):
-                yield Part(level, start, end, frozenset(codes))
-        codes = self.districts.get(joined)
-        if codes and (before in DISTRICT_MARKERS or not numeric):
-            yield Part("district", start, end, frozenset(codes))
-        if end - start == 1:
-            shorthand = self._district_shorthand(joined, before)
-            if shorthand:
-                yield Part("district", start, end, frozenset(shorthand))
-        province = self.provinces.get(joined)
-        if province and not numeric and not (before in CITY and joined in self.city_districts):
-            yield Part(
-                "province",
-                start,
-                end,
-                frozenset(province),
-                self.old_province_by_key.get(joined),
-                joined in self.current_provinces,
-            )
-
-    def _district_shorthand(self, key: str, before: tuple[str, ...] | None) -> list[int]:
-        """ "Q.GV", "TP BMT", "TPTH", "VTAU": an old district by its initials or nickname."""
-        if before is not None and before in DISTRICT_MARKERS:
-            codes: list[int] = []
-            for kind in DISTRICT_MARKERS[before]:
-                codes += self.district_initials[kind].get(key, [])
-            return codes
-        for prefix, kind in (("tp", "Thành phố"), ("tx", "Thị xã"), ("q", "Quận")):
-            if key.startswith(prefix) and len(key) > len(prefix) + 1:
-                rest = key[len(prefix) :]
-                found = self.district_initials[kind].get(rest, []) + self.districts.get(rest, [])
-                if found:
-                    return [
-                        c for c in found if _district_kind(self.geo.old_districts[c].name) == kind
-                    ]
-        return [self.shorthand[key]] if key in self.shorthand else []
-
-    # -- chains --
+class Reader(PartReader):
+    """The chain reading over the parts of an address."""
 
     def read(self, keys: list[str], breaks: list[bool]) -> Reading | None:
         """The best chain of at least two nested parts ending in a commune's successor(s)."""
@@ -300,7 +100,7 @@ class Reader:
             for part in parts:
                 if part.level != "district":
                     continue
-                if _marker_before(keys, part.start) not in DISTRICT_MARKERS:
+                if marker_before(keys, part.start) not in DISTRICT_MARKERS:
                     continue
                 for district in part.codes:
                     for old in self.geo.old_wards_of_district.get(district, []):
@@ -315,12 +115,12 @@ class Reader:
         if any(other.start < part.start for other in by_end[part.end]):
             return False
         after = keys[part.end] if part.end < len(keys) and not breaks[part.end] else ""
-        if POSTFIX.get(after) in ("district", "province") and not _marker_before(keys, part.start):
+        if POSTFIX.get(after) in ("district", "province") and not marker_before(keys, part.start):
             return False  # "Go Vap District"
         if part.start == 0 or breaks[part.start]:
             return True
-        marker = _marker_before(keys, part.start)
-        if marker in DISTRICT_MARKERS and not _inside_name(marker, part.start, by_end):
+        marker = marker_before(keys, part.start)
+        if marker in DISTRICT_MARKERS and not inside_name(marker, part.start, by_end):
             return False
         previous = keys[part.start - 1]
         if previous in NOT_A_COMMUNE_AFTER:
@@ -338,7 +138,7 @@ class Reader:
         by_end: dict[int, list[Part]],
         end: int,
     ) -> Iterable[Reading]:
-        kind = WARD_MARKERS.get(_marker_before(keys, commune.start) or ("",))
+        kind = WARD_MARKERS.get(marker_before(keys, commune.start) or ("",))
         following = list(self._next(keys, commune.end, by_end, ("district", "province")))
         if commune.level == "old_ward" and not any(p.level == "district" for p in following):
             following += self._misspelt_district(keys, breaks, commune)
@@ -347,7 +147,7 @@ class Reader:
                 olds = [
                     c for c in commune.codes if self.geo.old_wards[c].district_code in nxt.codes
                 ]
-                olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
+                olds = typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                 if not olds:
                     continue
                 districts = {self.geo.old_wards[c].district_code for c in olds}
@@ -369,7 +169,7 @@ class Reader:
             elif nxt.level == "province":
                 if commune.level == "new_ward":
                     news = [c for c in commune.codes if self._new_in(c, nxt)]
-                    news = _typed(news, kind, lambda c: self.geo.wards[c].kind)
+                    news = typed(news, kind, lambda c: self.geo.wards[c].kind)
                     if (
                         news
                         and kind is None
@@ -384,7 +184,7 @@ class Reader:
                         for c in commune.codes
                         if self._district_in(self.geo.old_wards[c].district_code, nxt)
                     ]
-                    olds = _typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
+                    olds = typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                     if olds:
                         yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
 
@@ -418,24 +218,16 @@ class Reader:
                         break
                     joined = keys[start] + joined
                     opens = (
-                        start == 0 or breaks[start] or _marker_before(keys, start) in WARD_MARKERS
+                        start == 0 or breaks[start] or marker_before(keys, start) in WARD_MARKERS
                     )
                     if not opens or len(joined) < MIN_FUZZY or joined.isdigit():
                         continue
                     if any(keys[i] in MARKER_WORDS for i in (start, end - 1)):
                         continue  # "thành phố" before "Phan Thiết" is no commune
-                    hits = process.extract(
-                        joined,
-                        names,
-                        scorer=JaroWinkler.normalized_similarity,
-                        limit=2,
-                        score_cutoff=FUZZY_COMMUNE - FUZZY_MARGIN,
-                    )
-                    if not hits or hits[0][1] < FUZZY_COMMUNE:
+                    hit = clear_best(joined, names, FUZZY_COMMUNE)
+                    if hit is None:
                         continue
-                    if len(hits) > 1 and hits[0][1] - hits[1][1] < FUZZY_MARGIN:
-                        continue
-                    found.append(Part("old_ward", start, end, frozenset({codes[hits[0][2]]})))
+                    found.append(Part("old_ward", start, end, frozenset({codes[hit[2]]})))
         return found
 
     def _misspelt_district(self, keys: list[str], breaks: list[bool], commune: Part) -> list[Part]:
@@ -447,7 +239,7 @@ class Reader:
         starts_part = (
             commune.start == 0
             or breaks[commune.start]
-            or _marker_before(keys, commune.start) in WARD_MARKERS
+            or marker_before(keys, commune.start) in WARD_MARKERS
         )
         districts = {self.geo.old_wards[c].district_code for c in commune.codes}
         if not (ends_part and starts_part) or len(districts) > MAX_FUZZY_DISTRICTS:
@@ -510,8 +302,8 @@ class Reader:
             if marker and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
                 continue
             if not gap:
-                before = _marker_before(keys, start)
-                if before in WARD_MARKERS and not _inside_name(before, start, by_end):
+                before = marker_before(keys, start)
+                if before in WARD_MARKERS and not inside_name(before, start, by_end):
                     continue  # "xã Lạc Thủy" is a commune, not the district
             for end in range(start + 1, start + MAX_PART + 1):
                 for part in by_end.get(end, []):
@@ -539,51 +331,3 @@ class Reader:
             inside = {c for c in codes if self.geo.wards[c].province_code in province.codes}
             codes = inside or codes
         return frozenset(codes)
-
-
-def _typed(codes: list[int], kind: str | None, kind_of: Callable[[int], str]) -> list[int]:
-    """Narrow to the marker's unit type when some have it ("xã" before a name)."""
-    if not kind or len(codes) < 2:
-        return codes
-    typed = [c for c in codes if kind_of(c) == kind]
-    return typed or codes
-
-
-def _inside_name(marker: tuple[str, ...], start: int, by_end: dict[int, list[Part]]) -> bool:
-    """The marker's words end a longer name ("Nguyên Xá" before "Vũ Thư"): not a marker."""
-    return any(p.end - p.start > len(marker) for p in by_end.get(start, []))
-
-
-def _marker_before(keys: list[str], start: int) -> tuple[str, ...] | None:
-    """The unit marker right before token `start`, if any."""
-    for size in (2, 1):
-        if start >= size:
-            words = tuple(keys[start - size : start])
-            if words in WARD_MARKERS or words in DISTRICT_MARKERS or words in PROVINCE_MARKERS:
-                return words
-    return None
-
-
-def _index(rows: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
-    index: dict[str, list[int]] = defaultdict(list)
-    for code, name in rows:
-        keys = {flat(name)}
-        if " - " in name:
-            keys.add(flat(name.split(" - ")[0]))
-        for key in keys:
-            index[key].append(code)
-    return dict(index)
-
-
-def _district_kind(name: str) -> str:
-    for kind in ("Thành phố", "Thị xã", "Quận", "Huyện"):
-        if name.lower().startswith(kind.lower()):
-            return kind
-    return "Huyện"
-
-
-def _bare(name: str) -> str:
-    for kind in ("Thành phố ", "Thị xã ", "Quận ", "Huyện "):
-        if name.lower().startswith(kind.lower()):
-            return name[len(kind) :]
-    return name
