@@ -49,7 +49,7 @@ def test_callers_are_asked_after_their_recording() -> None:
     recording = adapter.handle(
         twilio_request(
             "/webhooks/twilio/voice/recording",
-            {"CallSid": "CA9", "From": "+84903111222", "RecordingSid": "RE9"},
+            {"CallSid": "CA" + "9" * 32, "From": "+84903111222", "RecordingSid": "RE" + "9" * 32},
         )
     )
     reply = adapter.reply_after_store(recording, ("111-2612-0009",))
@@ -61,12 +61,12 @@ def test_callers_are_asked_after_their_recording() -> None:
         parsed = adapter.handle(
             twilio_request(
                 "/webhooks/twilio/voice/consent",
-                {"CallSid": f"CA{n}", "From": "+84903111222", **params},
+                {"CallSid": f"CA{n:032x}", "From": "+84903111222", **params},
             )
         )
         message = parsed.messages[0]
         said[n] = (
             message.extra.get("consent_to_share") if message.kind == MessageKind.CALL else None
         )
-        assert message.conversation_key == f"CA{n}"  # joins the call's incident
+        assert message.conversation_key == f"CA{n:032x}"  # joins the call's incident
     assert said == {0: "true", 1: "false", 2: "true", 3: None}
