@@ -192,7 +192,7 @@ def test_a_merge_moves_messages_tells_units_and_stops_escalation(wired) -> None:
             actor="user:1",
         )
         duplicate_reference = duplicate.reference
-    assert moved == 1
+    assert moved >= 1  # the tip, and what the hotline sent its tipster
     drain(services)
     with services.db.reader() as session:
         survivor = session.scalars(select(Incident).where(Incident.reference == first)).one()
@@ -222,7 +222,12 @@ def test_alerts_say_it_in_words_and_sms_fits_two_segments(wired) -> None:  # typ
 
     services, client, recorder = wired
     reference = _report(services, client, chat=700107)
-    sent = [c["text"] for c in recorder.named("sendMessage") if reference in c["text"]]
+    units = {str(POLICE_CHAT), str(SOCIAL_CHAT)}
+    sent = [
+        c["text"]
+        for c in recorder.named("sendMessage")
+        if reference in c["text"] and str(c["chat_id"]) in units
+    ]
     assert sent and all("bạo lực thể chất" in t and "physical_abuse" not in t for t in sent)
     assert all("Báo lúc:" in t and "(giờ Việt Nam)" in t for t in sent)
     assert all("gọi Tổng đài 111" in t for t in sent)
