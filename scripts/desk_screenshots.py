@@ -15,15 +15,11 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from scripts.screenshots import SAMPLES as OVERVIEW_SAMPLES  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, live_service, post_tip  # noqa: E402
 
 CALL = "Cô giáo gọi: học sinh lớp 4 bị cha đánh bằng roi nhiều lần, người đầy vết thương"
-SAMPLES = [
-    "cuu em, bo em dang danh em bang gay. em o xa Thieu Trung, Thanh Hoa",
-    "chi ho em 19 tuoi bi moi gioi hua dua sang TQ lay chong, dem nay se don di. xa Tan Thanh,"
-    " huyen Van Lang, Lang Son",
-    "Bé gái 8 tuổi nhà bên thường xuyên bị mẹ kế đánh. Phường Hạc Thành, Thanh Hóa",
-]
+SAMPLES = OVERVIEW_SAMPLES[:3]  # a P1 beating, a P1 border broker, a P2 beating
 
 
 def main() -> None:
