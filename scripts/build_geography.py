@@ -35,6 +35,12 @@ def _key(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
 
 
+def _new_code(new_by_key: dict[tuple[str, str], int], province_key: str, ward_key: str) -> int:
+    """The 2025 commune a key of the map names: as written first, then folded."""
+    exact = new_by_key.get((province_key, ward_key))
+    return exact if exact is not None else new_by_key[(province_key, _key(ward_key))]
+
+
 def build() -> dict[str, object]:
     """The snapshot as plain data."""
     data = _package_data()
@@ -68,7 +74,11 @@ def build() -> dict[str, object]:
                 row["wardLon"],
             ]
         )
-        new_by_key[(row["provinceKey"], _key(row["wardKey"]))] = wcode
+        # The map names a new commune by its folded key, or by its key with diacritics where
+        # folding would make two communes of one province alike (Tân Thành / Tân Thạnh).
+        new_by_key[(row["provinceKey"], row["wardKey"])] = wcode
+        if not row["wardKeyDuplicated"]:
+            new_by_key[(row["provinceKey"], _key(row["wardKey"]))] = wcode
     province_keys = {
         row["provinceKey"]: int(row["provinceCode"])
         for row in db.execute("SELECT DISTINCT provinceKey, provinceCode FROM admin_units")
@@ -78,13 +88,13 @@ def build() -> dict[str, object]:
     old_to_new: dict[str, list[int]] = {}
     for new_pkey, by_ward in converter["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for new_wkey, old_keys in by_ward.items():
-            code = new_by_key[(new_pkey, _key(new_wkey))]
+            code = _new_code(new_by_key, new_pkey, new_wkey)
             for old_key in old_keys:
                 old_to_new.setdefault(old_key, []).append(code)
     for new_pkey, by_old in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
         for old_key, candidates in by_old.items():
             ordered = sorted(candidates, key=lambda c: not c["isDefaultNewWard"])
-            codes = [new_by_key[(new_pkey, _key(c["newWardKey"]))] for c in ordered]
+            codes = [_new_code(new_by_key, new_pkey, c["newWardKey"]) for c in ordered]
             old_to_new[old_key] = list(dict.fromkeys(codes + old_to_new.get(old_key, [])))
 
     old_provinces, old_districts, old_wards = {}, {}, []

@@ -27,6 +27,19 @@ def test_every_old_commune_has_a_2025_successor(geography) -> None:  # type: ign
     assert len(split) >= 400  # communes divided between several new ones keep every one
 
 
+def test_names_alike_without_diacritics_keep_their_own_successor(geography) -> None:  # type: ignore[no-untyped-def]
+    """Tân Thành and Tân Thạnh of one province fold alike; the map tells them apart."""
+    assert geography.wards[25534].name.endswith("Tân Thành")
+    assert geography.wards[2143].name.endswith("Văn Lang")
+    successors = {
+        (geography.old_districts[o.district_code].name, o.name): o.new_codes
+        for o in geography.old_wards.values()
+    }
+    assert successors[("Huyện Tân Châu", "Xã Tân Thành")] == (25534,)
+    assert successors[("Huyện Na Rì", "Xã Văn Lang")] == (2143,)
+    assert successors[("Huyện Tân Thạnh", "Xã Tân Bình")] == (27826,)  # Tân Thạnh, Long An
+
+
 def test_metadata_describes_the_snapshot() -> None:
     meta = json.loads((REPO / "config" / "geography" / "metadata.json").read_text())
     assert meta["snapshot_version"] and meta["source"] and meta["effective_from"] == "2025-07-01"
