@@ -26,6 +26,7 @@ from routing.geography.fuzzy import clear_best
 from routing.geography.reading import Reader, Reading
 from routing.geography.results import NOTHING, Candidate, LocationResult
 from routing.geography.scan import FUZZY_IN_PROVINCE, _Scan
+from routing.geography.segment import Segmenter, choose
 from routing.geography.tokens import EXTRA_PROVINCE_ALIASES, Token, tokenize
 from triage.text import normalize
 
@@ -74,6 +75,7 @@ class Resolver:
         self.long_province_keys = [k for k in self.province_keys if len(k) >= 4]
         self._old_cache: dict[tuple[frozenset[int], frozenset[int]], dict[str, list[int]]] = {}
         self.reader = Reader(geography, self.province_keys)
+        self.segmenter = Segmenter(self.reader, self.province_keys)
 
     def new_index_for(self, provinces: set[int]) -> dict[str, list[int]]:
         """2025 communes by key, inside the named provinces (all when none is named)."""
@@ -299,13 +301,21 @@ class Resolver:
     def _resolve_text(self, text: str) -> LocationResult:
         # "THON 2_EANAM_EAHLEO": an underscore separates parts (and keeps offsets).
         text = unicodedata.normalize("NFC", text[:MAX_TEXT]).replace("_", ",")
+        texts = self.segmenter.texts(text)
+        if len(texts) == 1:
+            return self._read(texts[0][0])[0]
+        reads = [(*self._read(t), cost) for t, cost in texts]
+        return choose(reads, lambda codes: self._result(dict.fromkeys(codes, 1.0), None, set()))
+
+    def _read(self, text: str) -> tuple[LocationResult, Reading | None]:
+        """One text read by the marker pass and the chain reading, combined."""
         tokens = tokenize(text)
         if not tokens:
-            return NOTHING
+            return NOTHING, None
         scan = _Scan(self, text, tokens)
         result = scan.run()
         reading = self.reader.read(scan.keys, [t.breaks_before for t in tokens])
-        return self._combine(result, reading, text, tokens)
+        return self._combine(result, reading, text, tokens), reading
 
     def _combine(
         self, result: LocationResult, reading: Reading | None, text: str, tokens: list[Token]

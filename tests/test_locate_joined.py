@@ -1,0 +1,117 @@
+"""Addresses typed without spaces or with other separators: the segmentation of run-together
+words into known names, and the hand-written cases of issue 23's kinds."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from routing.geography import Resolver
+from routing.geography.segment import Segmenter
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data" / "locations"
+FRESH = DATA / "addresses_fresh.jsonl"  # written by hand, labelled by fresh.py
+JOINED = DATA / "addresses_joined.jsonl"  # composed by joined.py
+
+
+@pytest.fixture(scope="module")
+def resolver(geography):  # type: ignore[no-untyped-def]
+    return Resolver(geography)
+
+
+@pytest.fixture(scope="module")
+def segmenter(resolver: Resolver) -> Segmenter:
+    return resolver.segmenter
+
+
+def _load(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _verdicts(resolver: Resolver, path: Path, split: str) -> dict[str, Counter[str]]:
+    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    for record in _load(path):
+        if record["split"] != split:
+            continue
+        expected = (record["expected"] or {}).get("ward_code")
+        got = resolver.resolve(record["text"]).ward_code
+        verdict = "right" if got == expected else "unresolved" if got is None else "wrong"
+        by_kind[record["kind"]][verdict] += 1
+    return by_kind
+
+
+@pytest.mark.parametrize("path", [FRESH, JOINED], ids=["fresh", "joined"])
+@pytest.mark.parametrize("split", ["dev", "untouched"])
+def test_run_together_and_other_forms_by_kind(resolver: Resolver, path: Path, split: str) -> None:
+    by_kind = _verdicts(resolver, path, split)
+    total = sum(by_kind.values(), Counter())
+    for kind, counts in sorted(by_kind.items()):
+        print(f"{kind:<15} {dict(counts)}")
+        assert counts["right"] / sum(counts.values()) >= 0.85, kind
+    n = sum(total.values())
+    assert total["right"] / n >= 0.95
+    assert total["wrong"] / n <= 0.02
+
+
+@pytest.mark.parametrize(
+    ("word", "spaced"),
+    [
+        ("phuongbenthanhquan1", "phuong ben thanh, quan 1"),
+        ("EANAM", "ea nam"),
+        ("XuanGiangQuangBinhHaGiang", "xuan giang, quang binh, ha giang"),
+        ("thon3xahongduongthanhoai", "thon 3, xa hong duong, thanh oai"),
+        ("todanpho4", "to dan pho 4"),
+        ("phuongquangphongthixathaihoa", "phuong quang phong, thi xa thai hoa"),
+        ("P15QGOVAP", "p 15, q go vap"),
+        ("thoxuandistrict", "tho xuan district"),
+        ("xadaian2huyentrande", "xa dai an 2, huyen tran de"),
+    ],
+)
+def test_a_run_together_word_is_cut_into_known_parts(
+    segmenter: Segmenter, word: str, spaced: str
+) -> None:
+    assert segmenter.segment(word)[0][1] == spaced
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["facebook", "vietnam", "bihn", "chohoisotongdailagi", "province", "khongbiet", "hcm"],
+)
+def test_a_word_that_is_no_address_is_left_alone(segmenter: Segmenter, word: str) -> None:
+    # A misspelt syllable, an English word, chat run together: no cut that reads as names.
+    assert segmenter.segment(word) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ward"),
+    [
+        ("phuongbenthanhquan1", "Phường Bến Thành"),
+        ("THON 2_EANAM_EAHLEO", "Xã Ea Khăl"),
+        # Quang Bình is a district of Hà Giang; Quảng Bình an old province: the chain nests.
+        ("XuanGiangQuangBinhHaGiang", "Xã Xuân Giang"),
+        ("ThonTrungXaHongDuongHuyenThanhOai", "Xã Dân Hòa"),
+        ("PHUONGCUALONGHEAN", "Phường Cửa Lò"),
+        ("1baoloclamdong", "Phường 1 Bảo Lộc"),
+    ],
+)
+def test_run_together_addresses(resolver: Resolver, geography, text: str, ward: str) -> None:  # type: ignore[no-untyped-def]
+    result = resolver.resolve(text)
+    assert result.ward_code is not None, text
+    assert geography.ward(result.ward_code).name == ward
+
+
+def test_a_split_old_commune_run_together_gives_its_successors(resolver: Resolver) -> None:
+    # Đại Kim (Hoàng Mai) went to four 2025 wards: candidates, not a guess.
+    result = resolver.resolve("daikimhoangmai")
+    assert result.ward_code is None and result.province_code == 1
+    assert len(result.candidates) > 1
+
+
+def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:
+    # No "Quận 23" anywhere: "P25" alone would be Bình Thạnh's; the text says otherwise.
+    assert resolver.resolve("Q23 P25").ward_code is None
+    assert resolver.resolve("P25 Q.Bình Thạnh").ward_code is not None
