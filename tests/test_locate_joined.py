@@ -69,6 +69,9 @@ def test_run_together_and_other_forms_by_kind(resolver: Resolver, path: Path, sp
         ("P15QGOVAP", "p 15, q go vap"),
         ("thoxuandistrict", "tho xuan district"),
         ("xadaian2huyentrande", "xa dai an 2, huyen tran de"),
+        ("P15QGV", "p 15, q gv"),  # a district's initials only after a district marker
+        ("182leduanxakongchrogialai", "182 le duan, xa kong chro, gia lai"),  # the street
+        ("ward14govapdistricthcmcityvietnam", "ward 14, go vap district, hcm city, vietnam"),
     ],
 )
 def test_a_run_together_word_is_cut_into_known_parts(
@@ -96,6 +99,10 @@ def test_a_word_that_is_no_address_is_left_alone(segmenter: Segmenter, word: str
         ("ThonTrungXaHongDuongHuyenThanhOai", "Xã Dân Hòa"),
         ("PHUONGCUALONGHEAN", "Phường Cửa Lò"),
         ("1baoloclamdong", "Phường 1 Bảo Lộc"),
+        # Underscores for spaces, not between parts.
+        ("XA_EA_NAM_HUYEN_EA_HLEO", "Xã Ea Khăl"),
+        ("Phuong_Ben_Thanh_Quan_1", "Phường Bến Thành"),
+        ("hem375dienbienphuphuongxuanlapdongnai", "Phường Xuân Lập"),
     ],
 )
 def test_run_together_addresses(resolver: Resolver, geography, text: str, ward: str) -> None:  # type: ignore[no-untyped-def]
@@ -109,6 +116,14 @@ def test_a_split_old_commune_run_together_gives_its_successors(resolver: Resolve
     result = resolver.resolve("daikimhoangmai")
     assert result.ward_code is None and result.province_code == 1
     assert len(result.candidates) > 1
+
+
+def test_a_thi_tran_is_never_a_2025_commune(resolver: Resolver) -> None:
+    # Thị trấn Thanh Miện was split; the 2025 Xã Thanh Miện is one of its two successors.
+    for text in ("TT. Thanh Miện, Hải Dương", "TT.THANHMIEN_HAIDUONG"):
+        result = resolver.resolve(text)
+        assert result.ward_code is None, text
+        assert {c.ward_code for c in result.candidates} == {11239, 11065}
 
 
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:

@@ -167,6 +167,8 @@ class Reader(PartReader):
                     codes = self._successors(inside, province)
                     yield Reading(codes, 3 if province else 2, True, (commune.start, end))
             elif nxt.level == "province":
+                if commune.level == "new_ward" and kind == "Thị trấn":
+                    continue  # no 2025 commune is a "thị trấn": the old one is meant
                 if commune.level == "new_ward":
                     news = [c for c in commune.codes if self._new_in(c, nxt)]
                     news = typed(news, kind, lambda c: self.geo.wards[c].kind)

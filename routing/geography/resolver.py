@@ -299,9 +299,11 @@ class Resolver:
     # ---- text ---------------------------------------------------------------------------
 
     def _resolve_text(self, text: str) -> LocationResult:
-        # "THON 2_EANAM_EAHLEO": an underscore separates parts (and keeps offsets).
-        text = unicodedata.normalize("NFC", text[:MAX_TEXT]).replace("_", ",")
-        texts = self.segmenter.texts(text)
+        # "THON 2_EANAM_EAHLEO": an underscore separates parts; in "xa_son_my_huyen_ham_tan"
+        # it stands for a space. Both are read where it occurs (a comma keeps offsets).
+        text = unicodedata.normalize("NFC", text[:MAX_TEXT])
+        bases = [text.replace("_", ",")] + ([text.replace("_", " ")] if "_" in text else [])
+        texts = list(dict.fromkeys(t for base in bases for t in self.segmenter.texts(base)))
         if len(texts) == 1:
             return self._read(texts[0][0])[0]
         reads = [(*self._read(t), cost) for t, cost in texts]

@@ -22,16 +22,19 @@ from routing.geography.reading import Reading
 from routing.geography.results import LocationResult
 from triage.text import fold
 
+STREET_MARKERS = {"so", "duong", "hem", "ngo", "kiet", "ngach"}  # a house number follows
 # Unit markers and the words before a hamlet's number, spaceless; the value says how the
 # next piece attaches (a marker takes its name or number into the same address part).
 MARKERS = {
     "xa", "phuong", "huyen", "quan", "thixa", "thitran", "thanhpho", "tinh", "tp", "tx",
-    "tt", "dackhu", "khupho", "todanpho", "khuvuc", "duong", "so", "ward", "commune",
+    "tt", "dackhu", "khupho", "todanpho", "khuvuc", "ward", "commune", *STREET_MARKERS,
     *(w for w in HAMLET_WORDS if len(w) > 1),
 }  # fmt: skip
 # Words before a name no list knows (a hamlet's, a street's): only they may precede one.
 NAMES_UNKNOWN_AFTER = {*(w for w in HAMLET_WORDS if len(w) > 1), "khupho", "todanpho", "duong"}
+DISTRICT_WORDS = {"q", "quan", "h", "huyen", "tp", "tx", "thixa", "thanhpho"}  # "qgv", "tpbmt"
 POSTFIX = {"district", "dist", "province", "city", "street"}  # "thoxuandistrict"
+COUNTRY = {"vietnam", "vn"}
 SPACED = {
     "thixa": "thi xa", "thitran": "thi tran", "thanhpho": "thanh pho", "dackhu": "dac khu",
     "khupho": "khu pho", "todanpho": "to dan pho", "khuvuc": "khu vuc",
@@ -54,7 +57,7 @@ _SYLLABLE = re.compile(
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"(?<=[a-zà-ỹđ])(?=[A-ZÀ-ỸĐ])")
 
-Piece = tuple[str, str]  # kind (name, marker, number, unknown), spaced text
+Piece = tuple[str, str]  # kind (name, marker, number, house, unknown...), spaced text
 
 
 class Segmenter:
@@ -70,6 +73,7 @@ class Segmenter:
             *(k for d in geo.old_districts.values() for k in name_keys(d.name)),
             *parts.shorthand,
         ]
+        self.initials = {k for by_kind in parts.district_initials.values() for k in by_kind}
         for key in spaced:
             flat = key.replace(" ", "")
             if not flat.isdigit() and len(flat) >= MIN_NAME:
@@ -131,7 +135,10 @@ class Segmenter:
                 if cuts is not None and j not in cuts and j != n:
                     continue
                 for base, pieces in table[i]:
-                    if _may_follow(pieces[-1] if pieces else None, piece):
+                    previous = pieces[-1] if pieces else None
+                    if previous is None or previous[1] in STREET_MARKERS:
+                        piece = ("house", piece[1]) if piece[0] == "number" else piece
+                    if _may_follow(previous, piece):
                         table[j].append((base + cost, (*pieces, piece)))
             for j in range(i + 1, n + 1):
                 if len(table[j]) > KEEP:
@@ -155,6 +162,10 @@ class Segmenter:
                 yield j, ("marker", chunk), COST_MARKER
             if chunk in POSTFIX:
                 yield j, ("post", chunk), COST_MARKER
+            if chunk in COUNTRY:
+                yield j, ("country", chunk), COST_MARKER
+            if chunk in self.initials:
+                yield j, ("initials", chunk), COST_NAME
             if chunk in LETTER_MARKERS and j < len(s):
                 yield j, ("letter", chunk), COST_LETTER
             if spaced is None and _SYLLABLE.fullmatch(chunk):
@@ -191,12 +202,14 @@ def _may_follow(previous: Piece | None, piece: Piece) -> bool:
     "số", a name or number after a one-letter marker ("p15", "qgovap")."""
     kind, text = piece
     before = previous[0] if previous else None
-    if before == "letter" and kind not in ("name", "number"):
+    if before == "letter" and kind not in ("name", "number", "initials"):
         return False
     if previous == ("marker", "so") and kind != "number":
         return False
+    if kind == "initials":
+        return previous is not None and previous[1] in DISTRICT_WORDS
     if kind == "unknown":
-        return before == "unknown" or (
+        return before in ("unknown", "house") or (
             previous is not None and before == "marker" and previous[1] in NAMES_UNKNOWN_AFTER
         )
     if kind == "name" and " " not in text and _SYLLABLE.fullmatch(text) and text != "hue":
@@ -209,14 +222,17 @@ def _join(pieces: tuple[Piece, ...]) -> str:
     after a name each stand in their own part."""
     out: list[str] = []
     previous = None
+    street = False  # after a house number: its street's name, one name or unknown syllables
     for kind, text in pieces:
         if previous is not None:
             attached = (
-                previous in ("marker", "letter")
+                previous in ("marker", "letter", "house")
                 or kind == "post"
                 or (previous == "unknown" and kind == "unknown")
+                or (street and previous == "unknown" and kind == "name")
             )
             out.append(" " if attached else ", ")
+        street = kind == "house" or (street and kind == "unknown")
         out.append(SPACED.get(text, text) if kind == "marker" else text)
         previous = kind
     return "".join(out)
