@@ -103,6 +103,8 @@ def test_a_word_that_is_no_address_is_left_alone(segmenter: Segmenter, word: str
         ("XA_EA_NAM_HUYEN_EA_HLEO", "Xã Ea Khăl"),
         ("Phuong_Ben_Thanh_Quan_1", "Phường Bến Thành"),
         ("hem375dienbienphuphuongxuanlapdongnai", "Phường Xuân Lập"),
+        ("XaDongAHuyenDongHungThaiBinh", "Xã Đông Quan"),  # "A" is a word of its own
+        ("to9cuanamvinhnghean", "Phường Thành Vinh"),  # a one-syllable old city, unmarked
     ],
 )
 def test_run_together_addresses(resolver: Resolver, geography, text: str, ward: str) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +126,15 @@ def test_a_thi_tran_is_never_a_2025_commune(resolver: Resolver) -> None:
         result = resolver.resolve(text)
         assert result.ward_code is None, text
         assert {c.ward_code for c in result.candidates} == {11239, 11065}
+
+
+def test_a_city_named_like_its_province_gives_both_readings(resolver: Resolver) -> None:
+    # The old ward of the old city Hải Dương, or the 2025 ward in the old province.
+    for text in ("nguyen trai, hai duong", "nguyentraihaiduong"):
+        result = resolver.resolve(text)
+        assert result.ward_code is None, text
+        assert {c.ward_code for c in result.candidates} == {10507, 10552}
+    assert resolver.resolve("Phường Nguyễn Trãi, TP Hải Dương").ward_code == 10507
 
 
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:

@@ -52,6 +52,7 @@ class Reading:
     # The 2025 communes of the old districts named with a marker ("TP. Cà Mau", "Q.5"),
     # None when no district is so named: an answer outside them contradicts the text.
     within: frozenset[int] | None = None
+    second: tuple[str, int, int] = ("", 0, 0)  # the level and tokens of the part after it
 
 
 class Reader(PartReader):
@@ -82,12 +83,14 @@ class Reader(PartReader):
         if not best:
             return Reading(frozenset(), 0, False, (0, 0), within) if within else None
         # The same chain read with a longer commune name ("Hòa Thuận Đông" over "Thuận Đông").
-        widest: dict[int, Reading] = {}
+        widest: dict[int, list[Reading]] = {}
         for reading in best:
             kept = widest.get(reading.span[1])
-            if kept is None or reading.span[0] < kept.span[0]:
-                widest[reading.span[1]] = reading
-        readings = list(widest.values())
+            if kept is None or reading.span[0] < kept[0].span[0]:
+                widest[reading.span[1]] = [reading]
+            elif reading.span[0] == kept[0].span[0] and _city_or_province(kept[0], reading):
+                kept.append(reading)
+        readings = [r for same in widest.values() for r in same]
         codes = frozenset().union(*(r.codes for r in readings))
         return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span, within)
 
@@ -165,7 +168,10 @@ class Reader(PartReader):
                             if self._district_in(self.geo.old_wards[c].district_code, province)
                         ]
                     codes = self._successors(inside, province)
-                    yield Reading(codes, 3 if province else 2, True, (commune.start, end))
+                    second = ("district", nxt.start, nxt.end)
+                    yield Reading(
+                        codes, 3 if province else 2, True, (commune.start, end), None, second
+                    )
             elif nxt.level == "province":
                 if commune.level == "new_ward" and kind == "Thị trấn":
                     continue  # no 2025 commune is a "thị trấn": the old one is meant
@@ -179,7 +185,8 @@ class Reader(PartReader):
                     ):
                         news += self._district_successors(keys, commune, nxt)
                     if news:
-                        yield Reading(frozenset(news), 2, False, (commune.start, end))
+                        second = ("province", nxt.start, nxt.end)
+                        yield Reading(frozenset(news), 2, False, (commune.start, end), None, second)
                 else:
                     olds = [
                         c
@@ -333,3 +340,10 @@ class Reader(PartReader):
             inside = {c for c in codes if self.geo.wards[c].province_code in province.codes}
             codes = inside or codes
         return frozenset(codes)
+
+
+def _city_or_province(one: Reading, other: Reading) -> bool:
+    """ "Nguyễn Trãi, Hải Dương": the same words after the commune read as the old city (an
+    old ward of it) and as the province (a 2025 ward in it): both stay, as candidates."""
+    a, b = one.second, other.second
+    return a[1:] == b[1:] and {a[0], b[0]} == {"district", "province"}

@@ -40,7 +40,7 @@ SPACED = {
     "khupho": "khu pho", "todanpho": "to dan pho", "khuvuc": "khu vuc",
 }  # fmt: skip
 LETTER_MARKERS = {"p", "q", "f", "x", "h"}  # only before a number or a known name
-MIN_NAME = 3  # letters in a name piece (shorter ones are markers or aliases)
+MIN_NAME = 3  # letters in a name piece (shorter ones only as syllables after a marker)
 MAX_NAME = 32
 COST_NAME = 1.0
 COST_MARKER = 1.0
@@ -55,7 +55,7 @@ _SYLLABLE = re.compile(
     r"[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?"
 )
 _WORD = re.compile(r"[^\W_]+")
-_CAMEL = re.compile(r"(?<=[a-zà-ỹđ])(?=[A-ZÀ-ỸĐ])")
+_CAMEL = re.compile(r"(?<=[a-zà-ỹđ])(?=[A-ZÀ-ỸĐ])|(?<=[A-ZÀ-ỸĐ])(?=[A-ZÀ-ỸĐ][a-zà-ỹđ])")
 
 Piece = tuple[str, str]  # kind (name, marker, number, house, unknown...), spaced text
 
@@ -76,8 +76,15 @@ class Segmenter:
         self.initials = {k for by_kind in parts.district_initials.values() for k in by_kind}
         for key in spaced:
             flat = key.replace(" ", "")
-            if not flat.isdigit() and len(flat) >= MIN_NAME:
-                self.names.setdefault(flat, key)
+            if not flat.isdigit() and (len(flat) >= MIN_NAME or _SYLLABLE.fullmatch(flat)):
+                self.names.setdefault(flat, key)  # "xy" of "xaxy": only after a marker
+        # Old districts of one syllable ("Vinh", "Lắk"): may follow another name unmarked.
+        self.one_syllable_districts = {
+            k
+            for d in geo.old_districts.values()
+            for k in name_keys(d.name)
+            if " " not in k and not k.isdigit()
+        }
 
     def texts(self, text: str) -> list[tuple[str, float]]:
         """The text with its run-together words cut, cheapest first, with the extra cost;
@@ -118,8 +125,10 @@ class Segmenter:
             names = [p for p in pieces if p[0] == "name"]
             if not names and not _marked_number(pieces) or pieces[-1][0] in ("letter", "marker"):
                 continue
-            if len(pieces) < 2 and folded == pieces[0][1]:
-                continue
+            if len(pieces) < 2 and (
+                folded == pieces[0][1] or min(map(len, pieces[0][1].split())) < 2
+            ):
+                continue  # "hcm"; "Blà" is no "B'La" cut in two
             found.append((cost, _join(pieces)))
         return found
 
@@ -138,12 +147,21 @@ class Segmenter:
                     previous = pieces[-1] if pieces else None
                     if previous is None or previous[1] in STREET_MARKERS:
                         piece = ("house", piece[1]) if piece[0] == "number" else piece
-                    if _may_follow(previous, piece):
+                    if _may_follow(previous, piece) or self._district_after_name(previous, piece):
                         table[j].append((base + cost, (*pieces, piece)))
             for j in range(i + 1, n + 1):
                 if len(table[j]) > KEEP:
                     table[j] = heapq.nsmallest(KEEP, table[j], key=lambda e: e[0])
         return sorted(table[n], key=lambda e: e[0])[:KEEP]
+
+    def _district_after_name(self, previous: Piece | None, piece: Piece) -> bool:
+        """ "cuanamvinhnghean": a one-syllable old district right after a commune's name."""
+        return (
+            previous is not None
+            and previous[0] == "name"
+            and piece[0] == "name"
+            and piece[1] in self.one_syllable_districts
+        )
 
     def _pieces(self, s: str, i: int) -> Iterable[tuple[int, Piece, float]]:
         if s[i].isdigit():
