@@ -137,6 +137,21 @@ def test_a_city_named_like_its_province_gives_both_readings(resolver: Resolver) 
     assert resolver.resolve("Phường Nguyễn Trãi, TP Hải Dương").ward_code == 10507
 
 
+def test_a_district_gone_before_2025_that_a_2025_commune_is_named_after(
+    resolver: Resolver,
+) -> None:
+    # Long Điền merged into Long Đất in 2020 (not in the lists); Xã Long Điền is a 2025
+    # commune. The commune named before it is as likely: candidates, never Long Điền alone.
+    for text in (
+        "xa long hai long dien brvt",
+        "Long Hải, Long Điền, BRVT",
+        "Phước Tỉnh, Long Điền, Bà Rịa Vũng Tàu",
+    ):
+        result = resolver.resolve(text)
+        assert result.ward_code is None, text
+        assert {c.ward_code for c in result.candidates} == {26659, 26662}, text
+
+
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:
     # No "Quận 23" anywhere: "P25" alone would be Bình Thạnh's; the text says otherwise.
     assert resolver.resolve("Q23 P25").ward_code is None

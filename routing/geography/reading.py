@@ -184,6 +184,7 @@ class Reader(PartReader):
                         and self._after_a_part(keys, breaks, commune.start, commune.end)
                     ):
                         news += self._district_successors(keys, commune, nxt)
+                        news += self._commune_before(breaks, commune, nxt, by_end)
                     if news:
                         second = ("province", nxt.start, nxt.end)
                         yield Reading(frozenset(news), 2, False, (commune.start, end), None, second)
@@ -297,6 +298,28 @@ class Reader(PartReader):
             if self._district_in(district, province):
                 for old in self.geo.old_wards_of_district.get(district, []):
                     codes += self.geo.old_wards[old].new_codes
+        return codes
+
+    def _commune_before(
+        self, breaks: list[bool], commune: Part, province: Part, by_end: dict[int, list[Part]]
+    ) -> list[int]:
+        """ "Long Hải, Long Điền, BRVT": a commune of the province named just before this
+        2025 one, which may be an old district gone from the lists (merged before 2025)."""
+        if commune.start >= len(breaks) or not breaks[commune.start]:
+            return []
+        codes: list[int] = []
+        for part in by_end.get(commune.start, []):
+            if part.start > 0 and not breaks[part.start]:
+                continue
+            if part.level == "new_ward":
+                codes += [c for c in part.codes if self._new_in(c, province)]
+            elif part.level == "old_ward":
+                olds = [
+                    c
+                    for c in part.codes
+                    if self._district_in(self.geo.old_wards[c].district_code, province)
+                ]
+                codes += self._successors(olds, province) if olds else []
         return codes
 
     def _next(

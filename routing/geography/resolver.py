@@ -339,8 +339,15 @@ class Resolver:
             return result
         start, end = reading.span
         matched = text[tokens[start].start : tokens[end - 1].end]
+        codes = set(reading.codes)
+        if result.ward_code is not None and result.confidence >= 0.9 and not reading.old:
+            # "xã Long Hải, Long Điền, BRVT": a marked commune before the chain's 2025 one,
+            # which may be an old district (merged, or gone from the lists): both stay.
+            at = text.find(result.matched or "\0")
+            if at >= 0 and at + len(result.matched or "") <= tokens[start].start:
+                codes.add(result.ward_code)
         cap = 0.9 if reading.parts >= 3 else 0.85
-        return self._result({c: 1.0 for c in reading.codes}, matched, set(), cap)
+        return self._result(dict.fromkeys(codes, 1.0), matched, set(), cap)
 
     def _candidate(self, code: int, score: float) -> Candidate:
         ward = self.geo.wards[code]
