@@ -152,6 +152,11 @@ def test_a_district_gone_before_2025_that_a_2025_commune_is_named_after(
         assert {c.ward_code for c in result.candidates} == {26659, 26662}, text
 
 
+def test_a_province_spelt_right_is_no_misspelt_district(resolver: Resolver) -> None:
+    # "Long An" is close to "Long Thành" (a district with a Xã Long An): no slip to undo.
+    assert resolver.resolve("Phường Long An, Long An").ward_code == 27694
+
+
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:
     # No "Quận 23" anywhere: "P25" alone would be Bình Thạnh's; the text says otherwise.
     assert resolver.resolve("Q23 P25").ward_code is None

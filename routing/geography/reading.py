@@ -267,8 +267,9 @@ class Reader(PartReader):
                 if end - 1 > start and breaks[end - 1]:
                     break
                 joined += keys[end - 1]
-                if len(joined) < MIN_FUZZY or joined.isdigit():
-                    continue
+                known = joined in self.provinces or joined in self.districts
+                if len(joined) < MIN_FUZZY or joined.isdigit() or known:
+                    continue  # a name spelt right ("Long An") is no slip of "Long Thành"
                 for district, name in names.items():
                     if JaroWinkler.normalized_similarity(joined, name) >= FUZZY_DISTRICT:
                         found.append(Part("district", start, end, frozenset({district})))
