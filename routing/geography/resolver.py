@@ -9,9 +9,11 @@ fuzzily (Jaro-Winkler on spaceless keys, with a margin over the runner-up) insid
 narrowed candidates. Beside that marker pass, the text is read as chains of nested parts
 (reading.py: commune, old district, province, in both systems); a chain that names a
 commune decides, and a chain that leaves several (a split old commune, two readings of the
-same length) turns the answer into candidates. One commune is returned only when nothing
-else fits as well; a wrong commune sends police to the wrong place, so ties come back as
-candidates.
+same length) turns the answer into candidates. Words typed without spaces
+("phuongbenthanhquan1") are first cut into known names (segment.py); each of the cheapest
+cuts is read, and the one whose parts nest best is kept. One commune is returned only when
+nothing else fits as well; a wrong commune sends police to the wrong place, so ties come
+back as candidates.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from routing.geography.results import LocationResult
 from triage.text import fold
 
 STREET_MARKERS = {"so", "duong", "hem", "ngo", "kiet", "ngach"}  # a house number follows
-# Unit markers and the words before a hamlet's number, spaceless; the value says how the
-# next piece attaches (a marker takes its name or number into the same address part).
+# Unit markers and the words before a hamlet's or a house's number, spaceless: a marker
+# takes the name or number after it into its own address part.
 MARKERS = {
     "xa", "phuong", "huyen", "quan", "thixa", "thitran", "thanhpho", "tinh", "tp", "tx",
     "tt", "dackhu", "khupho", "todanpho", "khuvuc", "ward", "commune", *STREET_MARKERS,
