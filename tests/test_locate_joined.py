@@ -72,12 +72,20 @@ def test_run_together_and_other_forms_by_kind(resolver: Resolver, path: Path, sp
         ("P15QGV", "p 15, q gv"),  # a district's initials only after a district marker
         ("182leduanxakongchrogialai", "182 le duan, xa kong chro, gia lai"),  # the street
         ("ward14govapdistricthcmcityvietnam", "ward 14, go vap district, hcm city, vietnam"),
+        ("tanhungward", "tan hung ward"),
+        ("district4", "district 4"),
+        ("tanhoidanphuonghn", "tan hoi, dan phuong, hn"),
     ],
 )
 def test_a_run_together_word_is_cut_into_known_parts(
     segmenter: Segmenter, word: str, spaced: str
 ) -> None:
     assert segmenter.segment(word)[0][1] == spaced
+
+
+def test_a_word_may_end_in_a_marker_before_a_dot(segmenter: Segmenter) -> None:
+    assert segmenter.texts("f12q.tb")[0][0] == "f 12, q.tb"
+    assert segmenter.segment("f12q") == []
 
 
 @pytest.mark.parametrize(
@@ -155,6 +163,16 @@ def test_a_district_gone_before_2025_that_a_2025_commune_is_named_after(
 def test_a_province_spelt_right_is_no_misspelt_district(resolver: Resolver) -> None:
     # "Long An" is close to "Long Thành" (a district with a Xã Long An): no slip to undo.
     assert resolver.resolve("Phường Long An, Long An").ward_code == 27694
+
+
+def test_a_district_named_like_its_province_without_diacritics_is_a_tie(
+    resolver: Resolver,
+) -> None:
+    # Na Tông (huyện Điện Biên) or Nà Tòng (Tuần Giáo), both in the province Điện Biên.
+    for text in ("xa na tong, dien bien", "XANATONG_DIENBIEN"):
+        result = resolver.resolve(text)
+        assert result.ward_code is None, text
+        assert {c.ward_code for c in result.candidates} == {3358, 3217}, text
 
 
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:

@@ -196,7 +196,9 @@ class Reader(PartReader):
                     ]
                     olds = typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                     if olds:
-                        yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
+                        codes = self._successors(olds, nxt)
+                        second = ("province", nxt.start, nxt.end)
+                        yield Reading(codes, 2, True, (commune.start, end), None, second)
 
     def _misspelt_communes(
         self, keys: list[str], breaks: list[bool], by_end: dict[int, list[Part]]

@@ -33,7 +33,9 @@ MARKERS = {
 # Words before a name no list knows (a hamlet's, a street's): only they may precede one.
 NAMES_UNKNOWN_AFTER = {*(w for w in HAMLET_WORDS if len(w) > 1), "khupho", "todanpho", "duong"}
 DISTRICT_WORDS = {"q", "quan", "h", "huyen", "tp", "tx", "thixa", "thanhpho"}  # "qgv", "tpbmt"
-POSTFIX = {"district", "dist", "province", "city", "street"}  # "thoxuandistrict"
+# After a name ("thoxuandistrict", "tanhungward"), or before a number ("district4").
+POSTFIX = {"district", "dist", "province", "city", "street", "ward", "commune"}
+SHORT_PROVINCES = {"hn", "sg", "dn"}  # only closing a word, after a name: "tanhoidanphuonghn"
 COUNTRY = {"vietnam", "vn"}
 SPACED = {
     "thixa": "thi xa", "thitran": "thi tran", "thanhpho": "thanh pho", "dackhu": "dac khu",
@@ -94,7 +96,7 @@ class Segmenter:
             word = match.group()
             if _is_plain(fold(word)):
                 continue
-            cuts = self.segment(word)
+            cuts = self.segment(word, text[match.end() : match.end() + 1] == ".")
             if cuts:
                 options.append((match.start(), match.end(), cuts))
         if not options:
@@ -109,21 +111,26 @@ class Segmenter:
                 last = end
             out.append(text[last:])
             rewritten.append(("".join(out), cost))
-        rewritten.sort(key=lambda item: item[1])
-        best = rewritten[0][1]
-        return [(t, c - best) for t, c in rewritten if c <= best + MARGIN][:MAX_TEXTS]
+        cheapest: dict[str, float] = {}
+        for rewrite, cost in sorted(rewritten, key=lambda item: item[1]):
+            cheapest.setdefault(rewrite, cost)  # "ward" read as marker or postfix: one text
+        best = min(cheapest.values())
+        return [(t, c - best) for t, c in cheapest.items() if c <= best + MARGIN][:MAX_TEXTS]
 
-    def segment(self, word: str) -> list[tuple[float, str]]:
+    def segment(self, word: str, open_end: bool = False) -> list[tuple[float, str]]:
         """The cheapest segmentations of one word, as spaced text; [] when none is
-        worth reading (no known name in it, or only unknown syllables)."""
+        worth reading (no known name in it, or only unknown syllables). `open_end`: a dot
+        follows ("f12q.tb"), so the word may end in a marker."""
         folded = fold(word)
         if not folded.isascii() or len(folded) > 80:
             return []
         cuts = _allowed_cuts(word, folded)
         found: list[tuple[float, str]] = []
-        for cost, pieces in self._best(folded, cuts):
+        for cost, pieces in self._best(folded, cuts, open_end):
             names = [p for p in pieces if p[0] == "name"]
-            if not names and not _marked_number(pieces) or pieces[-1][0] in ("letter", "marker"):
+            if not names and not _marked_number(pieces):
+                continue
+            if pieces[-1][0] in ("letter", "marker") and not open_end:
                 continue
             if len(pieces) < 2 and (
                 folded == pieces[0][1] or min(map(len, pieces[0][1].split())) < 2
@@ -132,7 +139,9 @@ class Segmenter:
             found.append((cost, _join(pieces)))
         return found
 
-    def _best(self, s: str, cuts: set[int] | None) -> list[tuple[float, tuple[Piece, ...]]]:
+    def _best(
+        self, s: str, cuts: set[int] | None, open_end: bool
+    ) -> list[tuple[float, tuple[Piece, ...]]]:
         """K-best segmentations of `s` by total cost (dynamic programming over positions)."""
         n = len(s)
         table: list[list[tuple[float, tuple[Piece, ...]]]] = [[] for _ in range(n + 1)]
@@ -140,7 +149,7 @@ class Segmenter:
         for i in range(n):
             if not table[i] or (cuts is not None and i not in cuts):
                 continue
-            for j, piece, cost in self._pieces(s, i):
+            for j, piece, cost in self._pieces(s, i, open_end):
                 if cuts is not None and j not in cuts and j != n:
                     continue
                 for base, pieces in table[i]:
@@ -163,7 +172,7 @@ class Segmenter:
             and piece[1] in self.one_syllable_districts
         )
 
-    def _pieces(self, s: str, i: int) -> Iterable[tuple[int, Piece, float]]:
+    def _pieces(self, s: str, i: int, open_end: bool) -> Iterable[tuple[int, Piece, float]]:
         if s[i].isdigit():
             j = i
             while j < len(s) and s[j].isdigit():
@@ -184,8 +193,10 @@ class Segmenter:
                 yield j, ("country", chunk), COST_MARKER
             if chunk in self.initials:
                 yield j, ("initials", chunk), COST_NAME
-            if chunk in LETTER_MARKERS and j < len(s):
+            if chunk in LETTER_MARKERS and (j < len(s) or open_end):
                 yield j, ("letter", chunk), COST_LETTER
+            if chunk in SHORT_PROVINCES and j == len(s) and i > 0:
+                yield j, ("name", chunk), COST_NAME
             if spaced is None and _SYLLABLE.fullmatch(chunk):
                 yield j, ("unknown", chunk), COST_UNKNOWN
 
@@ -210,7 +221,8 @@ def _allowed_cuts(word: str, folded: str) -> set[int] | None:
 def _marked_number(pieces: tuple[Piece, ...]) -> bool:
     """ "kp3", "phuong12": a marker and its number, worth reading without a name."""
     return any(
-        a[0] in ("marker", "letter") and b[0] == "number" for a, b in itertools.pairwise(pieces)
+        a[0] in ("marker", "letter", "post") and b[0] == "number"
+        for a, b in itertools.pairwise(pieces)
     ) and all(p[0] != "unknown" for p in pieces)
 
 
@@ -248,6 +260,7 @@ def _join(pieces: tuple[Piece, ...]) -> str:
                 or kind == "post"
                 or (previous == "unknown" and kind == "unknown")
                 or (street and previous == "unknown" and kind == "name")
+                or (previous == "post" and kind == "number")
             )
             out.append(" " if attached else ", ")
         street = kind == "house" or (street and kind == "unknown")
