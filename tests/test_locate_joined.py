@@ -175,6 +175,35 @@ def test_a_district_named_like_its_province_without_diacritics_is_a_tie(
         assert {c.ward_code for c in result.candidates} == {3358, 3217}, text
 
 
+@pytest.mark.parametrize(
+    ("text", "ward"),
+    [
+        # "cũ" (former) between the old commune and its district.
+        ("cháu ở xã Vĩnh Hanh cũ (Châu Thành, An Giang), ba nó đánh", 30619),
+        ("con toi o xa Thach Yen cu (Cao Phong, Hoa Binh) bi ban bat nat", 5116),
+        # "p." names a phường: the old ward of the city, not the 2025 xã of that name.
+        ("không đánh. p Hoàng Văn Thụ Lạng Sơn", 6187),
+        # "xã" is no phường Thạch Hạ; "tỉnh" is no city: the 2025 commune.
+        ("Xã Thạch Hà, Hà Tĩnh", 18562),
+        ("(xã Hưng Đạo, tỉnh Cao Bằng)", 1351),
+        # The 2025 ward among the split old ward's successors.
+        ("nhà ở phường Gia Sàng, Thái Nguyên", 5467),
+        # The longer district, not the province its name begins with.
+        ("ko doa. p Muong Thanh cu (Dien Bien Phu)", 3127),
+        # A time is no "h." (huyện) and its number.
+        ("truong tieu hoc o p Thu Duc luc 4h30. ai thay be", 26824),
+        ("H 15 tuổi, ở xã Bắc Hà", 2839),
+    ],
+)
+def test_what_the_text_says_settles_two_readings(resolver: Resolver, text: str, ward: int) -> None:
+    assert resolver.resolve(text).ward_code == ward
+
+
+def test_chat_is_not_cut_into_names(resolver: Resolver) -> None:
+    text = "The chatbot kept asking me for my ward name. A bit frustrating, please fix."
+    assert resolver.resolve(text).ward_code is None
+
+
 def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolver) -> None:
     # No "Quận 23" anywhere: "P25" alone would be Bình Thạnh's; the text says otherwise.
     assert resolver.resolve("Q23 P25").ward_code is None

@@ -53,6 +53,7 @@ class Reading:
     # None when no district is so named: an answer outside them contradicts the text.
     within: frozenset[int] | None = None
     second: tuple[str, int, int] = ("", 0, 0)  # the level and tokens of the part after it
+    fits_marker: bool = True  # the unit type the marker names ("p." a phường) is the commune's
 
 
 class Reader(PartReader):
@@ -90,7 +91,7 @@ class Reader(PartReader):
                 widest[reading.span[1]] = [reading]
             elif reading.span[0] == kept[0].span[0] and _city_or_province(kept[0], reading):
                 kept.append(reading)
-        readings = [r for same in widest.values() for r in same]
+        readings = [r for same in widest.values() for r in self._settle(keys, same)]
         codes = frozenset().union(*(r.codes for r in readings))
         return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span, within)
 
@@ -169,15 +170,16 @@ class Reader(PartReader):
                         ]
                     codes = self._successors(inside, province)
                     second = ("district", nxt.start, nxt.end)
-                    yield Reading(
-                        codes, 3 if province else 2, True, (commune.start, end), None, second
-                    )
+                    fits = self._old_fits(olds, kind)
+                    span = (commune.start, end)
+                    yield Reading(codes, 3 if province else 2, True, span, None, second, fits)
             elif nxt.level == "province":
                 if commune.level == "new_ward" and kind == "Thị trấn":
                     continue  # no 2025 commune is a "thị trấn": the old one is meant
                 if commune.level == "new_ward":
                     news = [c for c in commune.codes if self._new_in(c, nxt)]
                     news = typed(news, kind, lambda c: self.geo.wards[c].kind)
+                    fits = kind is None or all(self.geo.wards[c].kind == kind for c in news)
                     if (
                         news
                         and kind is None
@@ -187,7 +189,8 @@ class Reader(PartReader):
                         news += self._commune_before(breaks, commune, nxt, by_end)
                     if news:
                         second = ("province", nxt.start, nxt.end)
-                        yield Reading(frozenset(news), 2, False, (commune.start, end), None, second)
+                        span = (commune.start, end)
+                        yield Reading(frozenset(news), 2, False, span, None, second, fits)
                 else:
                     olds = [
                         c
@@ -198,7 +201,25 @@ class Reader(PartReader):
                     if olds:
                         codes = self._successors(olds, nxt)
                         second = ("province", nxt.start, nxt.end)
-                        yield Reading(codes, 2, True, (commune.start, end), None, second)
+                        fits = self._old_fits(olds, kind)
+                        yield Reading(codes, 2, True, (commune.start, end), None, second, fits)
+
+    def _old_fits(self, olds: list[int], kind: str | None) -> bool:
+        return kind is None or all(self.geo.old_wards[c].kind == kind for c in olds)
+
+    def _settle(self, keys: list[str], same: list[Reading]) -> list[Reading]:
+        """Of the readings of the same words (_city_or_province), the ones the text allows:
+        the unit type its marker names, a "tỉnh" before the province; one inside the other
+        (the 2025 ward among a split old ward's successors) is the one meant."""
+        if len(same) < 2:
+            return same
+        same = [r for r in same if r.fits_marker] or same
+        if marker_before(keys, same[0].second[1]) == ("tinh",):
+            same = [r for r in same if r.second[0] != "district"] or same
+        smallest = min(same, key=lambda r: len(r.codes))
+        if not smallest.old and all(smallest.codes <= r.codes for r in same):
+            return [smallest]
+        return same
 
     def _misspelt_communes(
         self, keys: list[str], breaks: list[bool], by_end: dict[int, list[Part]]
@@ -332,18 +353,19 @@ class Reader(PartReader):
         for gap in (0, 1, 2, 3):
             start = after + gap
             marker = tuple(keys[after:start])
-            if marker[:1] and marker[0] in POSTFIX:
-                marker = marker[1:]  # "Go Vap District, Ho Chi Minh City"
+            if marker[:1] and (marker[0] in POSTFIX or marker[0] == "cu"):
+                marker = marker[1:]  # "Go Vap District, Ho Chi Minh City"; "xã X cũ (huyện Y)"
             if marker and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
                 continue
             if not gap:
                 before = marker_before(keys, start)
                 if before in WARD_MARKERS and not inside_name(before, start, by_end):
                     continue  # "xã Lạc Thủy" is a commune, not the district
+            longest: list[Part] = []  # "Điện Biên Phủ", not the province "Điện Biên" in it
             for end in range(start + 1, start + MAX_PART + 1):
-                for part in by_end.get(end, []):
-                    if part.start == start and part.level in levels:
-                        yield part
+                found = [p for p in by_end.get(end, []) if p.start == start and p.level in levels]
+                longest = found or longest
+            yield from longest
 
     def _district_in(self, district: int, province: Part) -> bool:
         old_province = self.geo.old_districts[district].old_province_code

@@ -328,7 +328,7 @@ class _Scan:
                 if hit:
                     codes, end, _score = hit
                     mentions.append(Mention("district", i + m, end, "district", set(codes)))
-                elif self.keys[i + m].isdigit():
+                elif self.keys[i + m].isdigit() and self.keys[i] in ("q", "quan"):
                     self.no_such_district = True  # "Q23": the numbers after it mean nothing
                 continue
             if self.segment_start(i) and not self.preceded_by_marker(i):

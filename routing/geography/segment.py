@@ -52,8 +52,8 @@ COST_UNKNOWN = 2.5  # a syllable no list knows: a hamlet's or a street's name
 KEEP = 4  # segmentations kept per position
 MARGIN = 1.0  # how much dearer than the cheapest a segmentation may be and still be read
 MAX_TEXTS = 6  # rewritten texts read per text
-_SYLLABLE = re.compile(
-    r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdghklmnprstvx])?"
+_SYLLABLE = re.compile(  # "f" for "ph" is common in chat ("fix", "fai")
+    r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdfghklmnprstvx])?"
     r"[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?"
 )
 _WORD = re.compile(r"[^\W_]+")
@@ -78,7 +78,8 @@ class Segmenter:
         self.initials = {k for by_kind in parts.district_initials.values() for k in by_kind}
         for key in spaced:
             flat = key.replace(" ", "")
-            if not flat.isdigit() and (len(flat) >= MIN_NAME or _SYLLABLE.fullmatch(flat)):
+            short = len(flat) == 2 and _SYLLABLE.fullmatch(flat)
+            if not flat.isdigit() and (len(flat) >= MIN_NAME or short):
                 self.names.setdefault(flat, key)  # "xy" of "xaxy": only after a marker
         # Old districts of one syllable ("Vinh", "Lắk"): may follow another name unmarked.
         self.one_syllable_districts = {
@@ -96,7 +97,8 @@ class Segmenter:
             word = match.group()
             if _is_plain(fold(word)):
                 continue
-            cuts = self.segment(word, text[match.end() : match.end() + 1] == ".")
+            dotted = text[match.end() : match.end() + 2]  # "f12q.tb", not "fix."
+            cuts = self.segment(word, len(dotted) == 2 and dotted[0] == "." and dotted[1].isalnum())
             if cuts:
                 options.append((match.start(), match.end(), cuts))
         if not options:
@@ -234,6 +236,8 @@ def _may_follow(previous: Piece | None, piece: Piece) -> bool:
     before = previous[0] if previous else None
     if before == "letter" and kind not in ("name", "number", "initials"):
         return False
+    if piece == ("letter", "h") and before in ("number", "house"):
+        return False  # "4h30" is a time
     if previous == ("marker", "so") and kind != "number":
         return False
     if kind == "initials":
