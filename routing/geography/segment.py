@@ -11,6 +11,7 @@ keep the one whose parts nest best.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import re
@@ -52,6 +53,7 @@ COST_UNKNOWN = 2.5  # a syllable no list knows: a hamlet's or a street's name
 KEEP = 4  # segmentations kept per position
 MARGIN = 1.0  # how much dearer than the cheapest a segmentation may be and still be read
 MAX_TEXTS = 6  # rewritten texts read per text
+MAX_CACHED = 20_000  # words whose cuts are kept (a word's cuts never change)
 _SYLLABLE = re.compile(  # "f" for "ph" is common in chat ("fix", "fai")
     r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdfghklmnprstvx])?"
     r"[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?"
@@ -81,6 +83,7 @@ class Segmenter:
             short = len(flat) == 2 and _SYLLABLE.fullmatch(flat)
             if not flat.isdigit() and (len(flat) >= MIN_NAME or short):
                 self.names.setdefault(flat, key)  # "xy" of "xaxy": only after a marker
+        self._cache: dict[tuple[str, bool], list[tuple[float, str]]] = {}
         # Old districts of one syllable ("Vinh", "Lắk"): may follow another name unmarked.
         self.one_syllable_districts = {
             k
@@ -95,7 +98,7 @@ class Segmenter:
         options: list[tuple[int, int, list[tuple[float, str]]]] = []
         for match in _WORD.finditer(text):
             word = match.group()
-            if _is_plain(fold(word)):
+            if _is_plain(_fold_word(word)):
                 continue
             dotted = text[match.end() : match.end() + 2]  # "f12q.tb", not "fix."
             cuts = self.segment(word, len(dotted) == 2 and dotted[0] == "." and dotted[1].isalnum())
@@ -123,7 +126,17 @@ class Segmenter:
         """The cheapest segmentations of one word, as spaced text; [] when none is
         worth reading (no known name in it, or only unknown syllables). `open_end`: a dot
         follows ("f12q.tb"), so the word may end in a marker."""
-        folded = fold(word)
+        cached = self._cache.get((word, open_end))
+        if cached is not None:
+            return cached
+        if len(self._cache) > MAX_CACHED:
+            self._cache.clear()
+        found = self._segment(word, open_end)
+        self._cache[(word, open_end)] = found
+        return found
+
+    def _segment(self, word: str, open_end: bool) -> list[tuple[float, str]]:
+        folded = _fold_word(word)
         if not folded.isascii() or len(folded) > 80:
             return []
         cuts = _allowed_cuts(word, folded)
@@ -203,6 +216,13 @@ class Segmenter:
                 yield j, ("unknown", chunk), COST_UNKNOWN
 
 
+@functools.lru_cache(maxsize=65536)
+def _fold_word(word: str) -> str:
+    """One word folded (words repeat: kept)."""
+    return word.lower() if word.isascii() else fold(word)
+
+
+@functools.lru_cache(maxsize=65536)
 def _is_plain(folded: str) -> bool:
     """A word that needs no cutting: one syllable, or a number."""
     return folded.isdigit() or bool(_SYLLABLE.fullmatch(folded)) or len(folded) < 3
