@@ -4,14 +4,18 @@ words into known names, and the hand-written cases of issue 23's kinds."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from routing.geography import Resolver
 from routing.geography.segment import Segmenter
 from tests.conftest import REPO
+from triage.text import fold
 
 DATA = REPO / "tests" / "data" / "locations"
 FRESH = DATA / "addresses_fresh.jsonl"  # written by hand, labelled by fresh.py
@@ -208,3 +212,32 @@ def test_a_district_that_does_not_exist_voids_its_numbered_ward(resolver: Resolv
     # No "Quận 23" anywhere: "P25" alone would be Bình Thạnh's; the text says otherwise.
     assert resolver.resolve("Q23 P25").ward_code is None
     assert resolver.resolve("P25 Q.Bình Thạnh").ward_code is not None
+
+
+# Addresses alone (no sentence around them: words of chat run together are no address).
+_CHAT = re.compile(r"\b(em|nha|chau|be|bi|can|co|dia chi|dc|mong|ho tro|gap|bo|danh|tai|o)\b")
+_ADDRESSES = [
+    r
+    for r in _load(DATA / "addresses_dev.jsonl")
+    if r["split"] == "dev"
+    and r["kind"] not in ("typo", "none")
+    and not _CHAT.search(fold(r["text"]))
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(_ADDRESSES), st.sampled_from(["parts", "underscores", "all"]))
+def test_typing_without_spaces_never_makes_a_wrong_answer(  # type: ignore[no-untyped-def]
+    resolver: Resolver, record, squash: str
+) -> None:
+    expected = (record["expected"] or {}).get("ward_code")
+    if resolver.resolve(record["text"]).ward_code != expected:
+        return
+    text = fold(record["text"])
+    if squash == "parts":  # "tanthanh, thuthua, longan"
+        variant = re.sub(r"(?<=\w) (?=\w)", "", text)
+    elif squash == "underscores":  # "TANTHANH_THUTHUA_LONGAN"
+        variant = re.sub(r"\s*[,\-]\s*", "_", text).replace(" ", "").upper()
+    else:  # "tanthanhthuthualongan"
+        variant = re.sub(r"[\s,.\-]+", "", text)
+    assert resolver.resolve(variant).ward_code in (expected, None), variant
