@@ -52,6 +52,8 @@ class Reading:
     # The 2025 communes of the old districts named with a marker ("TP. Cà Mau", "Q.5"),
     # None when no district is so named: an answer outside them contradicts the text.
     within: frozenset[int] | None = None
+    second: tuple[str, int, int] = ("", 0, 0)  # the level and tokens of the part after it
+    fits_marker: bool = True  # the unit type the marker names ("p." a phường) is the commune's
 
 
 class Reader(PartReader):
@@ -82,12 +84,14 @@ class Reader(PartReader):
         if not best:
             return Reading(frozenset(), 0, False, (0, 0), within) if within else None
         # The same chain read with a longer commune name ("Hòa Thuận Đông" over "Thuận Đông").
-        widest: dict[int, Reading] = {}
+        widest: dict[int, list[Reading]] = {}
         for reading in best:
             kept = widest.get(reading.span[1])
-            if kept is None or reading.span[0] < kept.span[0]:
-                widest[reading.span[1]] = reading
-        readings = list(widest.values())
+            if kept is None or reading.span[0] < kept[0].span[0]:
+                widest[reading.span[1]] = [reading]
+            elif reading.span[0] == kept[0].span[0] and _city_or_province(kept[0], reading):
+                kept.append(reading)
+        readings = [r for same in widest.values() for r in self._settle(keys, same)]
         codes = frozenset().union(*(r.codes for r in readings))
         return Reading(codes, best[0].parts, any(r.old for r in readings), readings[0].span, within)
 
@@ -165,19 +169,28 @@ class Reader(PartReader):
                             if self._district_in(self.geo.old_wards[c].district_code, province)
                         ]
                     codes = self._successors(inside, province)
-                    yield Reading(codes, 3 if province else 2, True, (commune.start, end))
+                    second = ("district", nxt.start, nxt.end)
+                    fits = self._old_fits(olds, kind)
+                    span = (commune.start, end)
+                    yield Reading(codes, 3 if province else 2, True, span, None, second, fits)
             elif nxt.level == "province":
+                if commune.level == "new_ward" and kind == "Thị trấn":
+                    continue  # no 2025 commune is a "thị trấn": the old one is meant
                 if commune.level == "new_ward":
                     news = [c for c in commune.codes if self._new_in(c, nxt)]
                     news = typed(news, kind, lambda c: self.geo.wards[c].kind)
+                    fits = kind is None or all(self.geo.wards[c].kind == kind for c in news)
                     if (
                         news
                         and kind is None
                         and self._after_a_part(keys, breaks, commune.start, commune.end)
                     ):
                         news += self._district_successors(keys, commune, nxt)
+                        news += self._commune_before(breaks, commune, nxt, by_end)
                     if news:
-                        yield Reading(frozenset(news), 2, False, (commune.start, end))
+                        second = ("province", nxt.start, nxt.end)
+                        span = (commune.start, end)
+                        yield Reading(frozenset(news), 2, False, span, None, second, fits)
                 else:
                     olds = [
                         c
@@ -186,7 +199,27 @@ class Reader(PartReader):
                     ]
                     olds = typed(olds, kind, lambda c: self.geo.old_wards[c].kind)
                     if olds:
-                        yield Reading(self._successors(olds, nxt), 2, True, (commune.start, end))
+                        codes = self._successors(olds, nxt)
+                        second = ("province", nxt.start, nxt.end)
+                        fits = self._old_fits(olds, kind)
+                        yield Reading(codes, 2, True, (commune.start, end), None, second, fits)
+
+    def _old_fits(self, olds: list[int], kind: str | None) -> bool:
+        return kind is None or all(self.geo.old_wards[c].kind == kind for c in olds)
+
+    def _settle(self, keys: list[str], same: list[Reading]) -> list[Reading]:
+        """Of the readings of the same words (_city_or_province), the ones the text allows:
+        the unit type its marker names, a "tỉnh" before the province; one inside the other
+        (the 2025 ward among a split old ward's successors) is the one meant."""
+        if len(same) < 2:
+            return same
+        same = [r for r in same if r.fits_marker] or same
+        if marker_before(keys, same[0].second[1]) == ("tinh",):
+            same = [r for r in same if r.second[0] != "district"] or same
+        smallest = min(same, key=lambda r: len(r.codes))
+        if not smallest.old and all(smallest.codes <= r.codes for r in same):
+            return [smallest]
+        return same
 
     def _misspelt_communes(
         self, keys: list[str], breaks: list[bool], by_end: dict[int, list[Part]]
@@ -257,8 +290,9 @@ class Reader(PartReader):
                 if end - 1 > start and breaks[end - 1]:
                     break
                 joined += keys[end - 1]
-                if len(joined) < MIN_FUZZY or joined.isdigit():
-                    continue
+                known = joined in self.provinces or joined in self.districts
+                if len(joined) < MIN_FUZZY or joined.isdigit() or known:
+                    continue  # a name spelt right ("Long An") is no slip of "Long Thành"
                 for district, name in names.items():
                     if JaroWinkler.normalized_similarity(joined, name) >= FUZZY_DISTRICT:
                         found.append(Part("district", start, end, frozenset({district})))
@@ -290,6 +324,28 @@ class Reader(PartReader):
                     codes += self.geo.old_wards[old].new_codes
         return codes
 
+    def _commune_before(
+        self, breaks: list[bool], commune: Part, province: Part, by_end: dict[int, list[Part]]
+    ) -> list[int]:
+        """ "Long Hải, Long Điền, BRVT": a commune of the province named just before this
+        2025 one, which may be an old district gone from the lists (merged before 2025)."""
+        if commune.start >= len(breaks) or not breaks[commune.start]:
+            return []
+        codes: list[int] = []
+        for part in by_end.get(commune.start, []):
+            if part.start > 0 and not breaks[part.start]:
+                continue
+            if part.level == "new_ward":
+                codes += [c for c in part.codes if self._new_in(c, province)]
+            elif part.level == "old_ward":
+                olds = [
+                    c
+                    for c in part.codes
+                    if self._district_in(self.geo.old_wards[c].district_code, province)
+                ]
+                codes += self._successors(olds, province) if olds else []
+        return codes
+
     def _next(
         self, keys: list[str], after: int, by_end: dict[int, list[Part]], levels: tuple[str, ...]
     ) -> Iterable[Part]:
@@ -297,18 +353,19 @@ class Reader(PartReader):
         for gap in (0, 1, 2, 3):
             start = after + gap
             marker = tuple(keys[after:start])
-            if marker[:1] and marker[0] in POSTFIX:
-                marker = marker[1:]  # "Go Vap District, Ho Chi Minh City"
+            if marker[:1] and (marker[0] in POSTFIX or marker[0] == "cu"):
+                marker = marker[1:]  # "Go Vap District, Ho Chi Minh City"; "xã X cũ (huyện Y)"
             if marker and marker not in DISTRICT_MARKERS and marker not in PROVINCE_MARKERS:
                 continue
             if not gap:
                 before = marker_before(keys, start)
                 if before in WARD_MARKERS and not inside_name(before, start, by_end):
                     continue  # "xã Lạc Thủy" is a commune, not the district
+            longest: list[Part] = []  # "Điện Biên Phủ", not the province "Điện Biên" in it
             for end in range(start + 1, start + MAX_PART + 1):
-                for part in by_end.get(end, []):
-                    if part.start == start and part.level in levels:
-                        yield part
+                found = [p for p in by_end.get(end, []) if p.start == start and p.level in levels]
+                longest = found or longest
+            yield from longest
 
     def _district_in(self, district: int, province: Part) -> bool:
         old_province = self.geo.old_districts[district].old_province_code
@@ -331,3 +388,10 @@ class Reader(PartReader):
             inside = {c for c in codes if self.geo.wards[c].province_code in province.codes}
             codes = inside or codes
         return frozenset(codes)
+
+
+def _city_or_province(one: Reading, other: Reading) -> bool:
+    """ "Nguyễn Trãi, Hải Dương": the same words after the commune read as the old city (an
+    old ward of it) and as the province (a 2025 ward in it): both stay, as candidates."""
+    a, b = one.second, other.second
+    return a[1:] == b[1:] and {a[0], b[0]} == {"district", "province"}

@@ -9,9 +9,11 @@ fuzzily (Jaro-Winkler on spaceless keys, with a margin over the runner-up) insid
 narrowed candidates. Beside that marker pass, the text is read as chains of nested parts
 (reading.py: commune, old district, province, in both systems); a chain that names a
 commune decides, and a chain that leaves several (a split old commune, two readings of the
-same length) turns the answer into candidates. One commune is returned only when nothing
-else fits as well; a wrong commune sends police to the wrong place, so ties come back as
-candidates.
+same length) turns the answer into candidates. Words typed without spaces
+("phuongbenthanhquan1") are first cut into known names (segment.py); each of the cheapest
+cuts is read, and the one whose parts nest best is kept. One commune is returned only when
+nothing else fits as well; a wrong commune sends police to the wrong place, so ties come
+back as candidates.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from routing.geography.fuzzy import clear_best
 from routing.geography.reading import Reader, Reading
 from routing.geography.results import NOTHING, Candidate, LocationResult
 from routing.geography.scan import FUZZY_IN_PROVINCE, _Scan
+from routing.geography.segment import Segmenter, choose
 from routing.geography.tokens import EXTRA_PROVINCE_ALIASES, Token, tokenize
 from triage.text import normalize
 
@@ -74,6 +77,7 @@ class Resolver:
         self.long_province_keys = [k for k in self.province_keys if len(k) >= 4]
         self._old_cache: dict[tuple[frozenset[int], frozenset[int]], dict[str, list[int]]] = {}
         self.reader = Reader(geography, self.province_keys)
+        self.segmenter = Segmenter(self.reader, self.province_keys)
 
     def new_index_for(self, provinces: set[int]) -> dict[str, list[int]]:
         """2025 communes by key, inside the named provinces (all when none is named)."""
@@ -297,15 +301,25 @@ class Resolver:
     # ---- text ---------------------------------------------------------------------------
 
     def _resolve_text(self, text: str) -> LocationResult:
-        # "THON 2_EANAM_EAHLEO": an underscore separates parts (and keeps offsets).
-        text = unicodedata.normalize("NFC", text[:MAX_TEXT]).replace("_", ",")
+        # "THON 2_EANAM_EAHLEO": an underscore separates parts; in "xa_son_my_huyen_ham_tan"
+        # it stands for a space. Both are read where it occurs (a comma keeps offsets).
+        text = unicodedata.normalize("NFC", text[:MAX_TEXT])
+        bases = [text.replace("_", ",")] + ([text.replace("_", " ")] if "_" in text else [])
+        texts = list(dict.fromkeys(t for base in bases for t in self.segmenter.texts(base)))
+        if len(texts) == 1:
+            return self._read(texts[0][0])[0]
+        reads = [(*self._read(t), cost) for t, cost in texts]
+        return choose(reads, lambda codes: self._result(dict.fromkeys(codes, 1.0), None, set()))
+
+    def _read(self, text: str) -> tuple[LocationResult, Reading | None]:
+        """One text read by the marker pass and the chain reading, combined."""
         tokens = tokenize(text)
         if not tokens:
-            return NOTHING
+            return NOTHING, None
         scan = _Scan(self, text, tokens)
         result = scan.run()
         reading = self.reader.read(scan.keys, [t.breaks_before for t in tokens])
-        return self._combine(result, reading, text, tokens)
+        return self._combine(result, reading, text, tokens), reading
 
     def _combine(
         self, result: LocationResult, reading: Reading | None, text: str, tokens: list[Token]
@@ -327,8 +341,15 @@ class Resolver:
             return result
         start, end = reading.span
         matched = text[tokens[start].start : tokens[end - 1].end]
+        codes = set(reading.codes)
+        if result.ward_code is not None and result.confidence >= 0.9 and not reading.old:
+            # "xã Long Hải, Long Điền, BRVT": a marked commune before the chain's 2025 one,
+            # which may be an old district (merged, or gone from the lists): both stay.
+            at = text.find(result.matched or "\0")
+            if at >= 0 and at + len(result.matched or "") <= tokens[start].start:
+                codes.add(result.ward_code)
         cap = 0.9 if reading.parts >= 3 else 0.85
-        return self._result({c: 1.0 for c in reading.codes}, matched, set(), cap)
+        return self._result(dict.fromkeys(codes, 1.0), matched, set(), cap)
 
     def _candidate(self, code: int, score: float) -> Candidate:
         ward = self.geo.wards[code]

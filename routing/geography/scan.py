@@ -83,6 +83,7 @@ class _Scan:
         self.keys = [t.key for t in tokens]
         self.n = len(tokens)
         self.street = self._streets()
+        self.no_such_district = False
 
     # -- helpers --
 
@@ -174,9 +175,7 @@ class _Scan:
     def run(self) -> LocationResult:
         reserved = self._reserved()
         provinces = self._provinces(reserved)
-        self.provinces: set[int] = (
-            set().union(*(m.codes for m in provinces)) if provinces else set()
-        )
+        self.provinces: set[int] = set().union(*(m.codes for m in provinces))
         current = self.r.current_province_keys
         names = [self.span_key(m.start, m.end) for m in provinces]
         current_named = any(k in current or k in EXTRA_PROVINCE_ALIASES for k in names)
@@ -184,9 +183,7 @@ class _Scan:
         self.taken = {i for m in provinces for i in range(m.start, m.end)}
         districts = self._districts()
         self.taken |= {i for m in districts for i in range(m.start, m.end)}
-        self.districts: set[int] = (
-            set().union(*(m.codes for m in districts)) if districts else set()
-        )
+        self.districts: set[int] = set().union(*(m.codes for m in districts))
         self.old_first = bool(self.districts) or (old_named and not current_named)
 
         found = self._marked()
@@ -194,6 +191,8 @@ class _Scan:
         if found is None:
             found = self._unmarked()
             cap = 0.85
+        if self.no_such_district and not self.districts:
+            found = None
         if found is None:
             island = {c for d in self.districts for c in self.geo.old_districts[d].new_codes}
             if len(island) == 1:
@@ -329,6 +328,8 @@ class _Scan:
                 if hit:
                     codes, end, _score = hit
                     mentions.append(Mention("district", i + m, end, "district", set(codes)))
+                elif self.keys[i + m].isdigit() and self.keys[i] in ("q", "quan"):
+                    self.no_such_district = True  # "Q23": the numbers after it mean nothing
                 continue
             if self.segment_start(i) and not self.preceded_by_marker(i):
                 for end in self.spans(i):

@@ -53,6 +53,8 @@ EXTRA_PROVINCE_ALIASES = {
     "ha noi": 1,
     "hue": 46,
     "dn": 48,
+    "brvt": 79,  # Bà Rịa - Vũng Tàu, part of the city since 2025
+    "tth": 46,  # Thừa Thiên Huế
 }
 _BREAK = re.compile(r"[,;:()\[\]\n!?/|\"\u2013\u2014]|\.\s|\s-\s|\s-|-\s")
 _TOKEN = re.compile(r"\w+")
