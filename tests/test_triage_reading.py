@@ -112,7 +112,7 @@ def test_a_clause_without_time_takes_the_tips() -> None:
 def test_victim_and_actor(rules, text: str, sufferer: str, doer: str) -> None:  # type: ignore[no-untyped-def]
     result = classify(text, rules=rules)
     assert result.level in (Level.P1, Level.P2, Level.P3)
-    from triage.engine import _Text
+    from triage.tip import Tip as _Text
 
     prepared = _Text.of(text, rules)
     assert rules.concepts is not None
