@@ -76,7 +76,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.SOON,
             "toi nay|dem nay|trua nay|chieu nay|sang mai|toi mai|chieu mai|ngay mai|"
             "sap|chuan bi|sap sua|lat nua|ti nua|chut nua|tonight|tomorrow|this evening|"
-            "soon|about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|mai sang|"
+            "about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|mai sang|"
+            "in a moment|any minute|"
             "mai toi|this afternoon|this morning|eta|later today|in a few hours|"
             "khoi hanh|xuat phat|nua dem",
         ),
@@ -89,7 +90,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.REPEATED,
             "thuong xuyen|lien tuc|hang ngay|ngay nao cung|moi ngay|hang dem|dem nao cung|"
             "nhieu lan|suot|often|every day|every night|again and again|many times|"
-            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan|regularly|den gio|"
+            "tuan nao cung|thang nao cung|lan nao cung|toi nao cung|sang nao cung|chieu nao cung|"
+            "every evening|each night|every week|hoai|cu say la|moi lan|regularly|den gio|"
             "several times|times a month|times a week|for months|over several months|"
             "for weeks|over months|mot thang may lan|tuan may lan|nhieu thang",
         ),
@@ -105,6 +107,9 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
     )
     for p in phrases.split("|")
 ]
+# One-word times whose folded form is also another word: "đang" (now) but "đáng" (worth),
+# "Đặng" (a name); "sắp" but "sạp" (a stall). Written with diacritics, only the first counts.
+_TIME_SENSE = {"dang": "đang", "sap": "sắp", "vua": "vừa", "suot": "suốt", "hoai": "hoài"}
 _CLOCK = re.compile(r"^\d{1,2}(h|g|pm)?$")
 _TIME_FIRST: dict[str, list[tuple[tuple[str, ...], When]]] = {}
 for _phrase, _when in sorted(_TIME_PHRASES, key=lambda pw: -len(pw[0])):
@@ -171,7 +176,8 @@ def negated(tokens: list[str], start: int, clause_start: int) -> bool:
     lo = max(clause_start, start - _NEGATION_REACH)
     for i in range(start - 1, lo - 1, -1):
         token = tokens[i]
-        if token in _SCOPE_ENDS and i < start - 1:
+        no_longer = token == "con" and i > 0 and tokens[i - 1] in NEGATORS  # "không còn"
+        if token in _SCOPE_ENDS and i < start - 1 and not no_longer:
             return False
         if token in NEGATORS:
             following = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -179,7 +185,13 @@ def negated(tokens: list[str], start: int, clause_start: int) -> bool:
     return False
 
 
-def when(tokens: list[str], start: int, end: int) -> When:
+def when(
+    tokens: list[str],
+    start: int,
+    end: int,
+    original: str = "",
+    spans: list[tuple[int, int]] | None = None,
+) -> When:
     """The most urgent time expression inside tokens start..end."""
     found: set[When] = set()
     i = start
@@ -187,6 +199,8 @@ def when(tokens: list[str], start: int, end: int) -> When:
         token = tokens[i]
         matched = False
         for phrase, kind in _TIME_FIRST.get(token, ()):
+            if len(phrase) == 1 and not _in_sense(token, _written(original, spans or [], i)):
+                continue
             if tuple(tokens[i : i + len(phrase)]) == phrase and i + len(phrase) <= end:
                 if not (kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)):
                     found.add(kind)
@@ -200,6 +214,12 @@ def when(tokens: list[str], start: int, end: int) -> When:
         if kind in found:
             return kind
     return When.UNKNOWN
+
+
+def _in_sense(token: str, written: str) -> bool:
+    """A one-word time counts unless the tipster's diacritics make it another word."""
+    sense = _TIME_SENSE.get(token)
+    return sense is None or not written or written.isascii() or written == sense
 
 
 def _clock_soon(tokens: list[str], i: int, end: int) -> bool:
@@ -223,7 +243,7 @@ def clauses(
     """Clauses with their time; a clause that says no time takes its sentence's, else the
     tip's (the most urgent stated)."""
     bounds = split(tokens, original, spans)
-    times = [when(tokens, s, e) for s, e in bounds]
+    times = [when(tokens, s, e, original, spans) for s, e in bounds]
     sentence = _sentences(tokens, bounds, original, spans or [])
     by_sentence: dict[int, When] = {}
     for number, kind in zip(sentence, times, strict=True):

@@ -61,6 +61,14 @@ def _as_read(signal: Signal, tip: Tip, start: int, context: Context) -> Signal:
     spec = signal.spec
     clause = clause_at(tip.clauses, start)
     over = clause is not None and clause.stated and clause.when == When.PAST
+    # "every night", "again and again": harm that keeps happening is P2 by the policy
+    # (repeated beatings), unless the tip also says it is happening now or tonight.
+    repeated = (
+        clause is not None
+        and clause.stated
+        and clause.when == When.REPEATED
+        and not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
+    )
     if context.topic and spec.level in HARM:
         # Danger words inside a general question or story place nobody: P4, reviewed.
         return _relabel(signal, Level.P4, "topic")
@@ -72,13 +80,12 @@ def _as_read(signal: Signal, tip: Tip, start: int, context: Context) -> Signal:
     ):
         # Harm that happened, the child safe now and the abuser gone: support (P3).
         return _relabel(signal, Level.P3, "safe_now")
-    if (
-        spec.level == Level.P1
-        and (over or context.calm)
-        and Category.MISSING_CHILD not in spec.categories
-    ):
-        level = Level.P3 if context.safe and over else Level.P2
-        return _relabel(signal, level, "past" if over else "not_urgent")
+    if spec.level == Level.P1 and Category.MISSING_CHILD not in spec.categories:
+        if over or context.calm:
+            level = Level.P3 if context.safe and over else Level.P2
+            return _relabel(signal, level, "past" if over else "not_urgent")
+        if repeated and Category.SELF_HARM not in spec.categories:
+            return _relabel(signal, Level.P2, "repeated")
     return signal
 
 

@@ -17,7 +17,10 @@ from triage.text import fold, strip_diacritics
 GAP = "~"
 MAX_GAP = 3
 MAX_WORD = 30
-_WORD = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
+# Laughter written as marks ("=))", ":)))", "🤣", "😂") is a word of its own: "haha".
+_LAUGH = "[=:;]\\)\\)+|[\U0001f602\U0001f923\U0001f606\U0001f639]"
+LAUGH = "haha"
+_WORD = re.compile(rf"{_LAUGH}|[a-z0-9]+|[.,;:!?()\n]")
 BREAK = "|"  # stands for punctuation: no phrase matches across it
 _REPEAT = re.compile(r"([a-z])\1+")
 
@@ -58,7 +61,9 @@ def tokens_and_spans(
     spans: list[tuple[int, int]] = []
     for match in _WORD.finditer(folded):
         word = match.group()
-        if not word[0].isalnum():
+        if len(word) > 1 and not word[0].isalnum() or word[0] > "~":
+            word = LAUGH
+        elif not word[0].isalnum():
             if tokens and tokens[-1] != BREAK:
                 tokens.append(BREAK)
                 start, end = match.span()
