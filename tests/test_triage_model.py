@@ -97,13 +97,27 @@ def test_the_model_may_raise_and_says_so_with_its_words(rules) -> None:  # type:
     document = _tiny({"P1": 2.0}, word="w:banh")
     document["heads"]["level"]["weights"] = encode_weights([[30.0, 0.0, 0.0, 0.0, 0.0]])
     with_model = replace(rules, model=parse_model(document))
-    result = classify("cho hoi gia banh mi bao nhieu", rules=with_model)
+    result = classify("hom nay an banh mi ngon lam", rules=with_model)
     assert result.level == Level.P1 and result.needs_review
     reason = next(r for r in result.reasons if r.rule == "model")
     assert "banh" in reason.matched and "+" in reason.matched  # the word and its weight
     assert "Mô hình" in reason.text and "model" in reason.text_en
     unsure = replace(rules, model=parse_model(_tiny({})))  # 20% each: no say
-    assert classify("cho hoi gia banh mi bao nhieu", rules=unsure).level == Level.P4
+    assert classify("hom nay an banh mi ngon lam", rules=unsure).level == Level.P4
+
+
+def test_the_model_needs_more_for_a_p1_than_for_a_review(rules) -> None:  # type: ignore[no-untyped-def]
+    """Under 55% a P1 reading raises to P2 and asks for a review; a question about a subject
+    or a tip its writer calls not urgent gets no P1 from the model however sure it is."""
+    for bias, level in ((1.4, Level.P2), (2.0, Level.P1)):  # P1 at about 47% and 61%
+        document = _tiny({"P1": bias, "P2": 0.5}, word="w:banh")
+        with_model = replace(rules, model=parse_model(document))
+        result = classify("hom nay an banh mi ngon lam", rules=with_model)
+        assert result.level == level and result.needs_review
+    sure = replace(rules, model=parse_model(_tiny({"P1": 4.0})))
+    for text in ("cho hoi gia banh mi bao nhieu", "em bị mắng nhưng không gấp đâu ạ"):
+        result = classify(text, rules=sure)
+        assert result.level != Level.P1 and result.needs_review, text
 
 
 def test_runtime_scores_equal_scikit_learns() -> None:

@@ -44,6 +44,8 @@ _PLURAL_NEXT = {
 NEGATORS = {
     "khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt",
     "nobody", "noone", "nothing", "without", "neither", "nor", "doesnt", "hasnt", "havent",
+    # "isn't" is read as "isn" "t": the stem is the negator ("don" is "đón", not here).
+    "isn", "wasn", "didn", "doesn", "hasn", "haven", "aren", "weren", "couldn", "wouldn",
 }  # fmt: skip
 NEGATORS = {squeezed(w) for w in NEGATORS}
 # "không biết ai đang đánh" does not deny the beating: these verbs take the negation.
@@ -96,6 +98,12 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "for weeks|over months|mot thang may lan|tuan may lan|nhieu thang",
         ),
         (
+            # The time of the telling, not of what is told: "vừa kể đã bị xâm hại từ lớp 2".
+            When.UNKNOWN,
+            "vua ke|vua noi|vua bao|vua khai|vua tam su|vua thu nhan|moi ke|moi noi|"
+            "dang ke|just told|just said|just disclosed|has just told|is telling",
+        ),
+        (
             When.PAST,
             "tuan truoc|thang truoc|nam ngoai|nam truoc|nam roi|hoi nho|hoi truoc|truoc day|"
             "ngay xua|da tung|tung bi|hom truoc|hom qua|dem qua|toi qua|last week|last month|"
@@ -138,8 +146,8 @@ def _is_contrast(tokens: list[str], i: int, original: str, spans: list[tuple[int
     if token in _CONTRAST:
         return not (token == "tuy" and i > 0 and tokens[i - 1] == "ma")  # "ma túy": drugs
     accented = _AMBIGUOUS.get(token)
-    if accented is None:
-        return False
+    if accented is None or (token == "con" and i > 0 and tokens[i - 1] in NEGATORS):
+        return False  # "không còn": no longer, not a contrast
     written = _written(original, spans, i)
     if written and not written.isascii():
         return written == accented
@@ -198,22 +206,39 @@ def when(
     while i < end:
         token = tokens[i]
         matched = False
-        for phrase, kind in _TIME_FIRST.get(token, ()):
-            if len(phrase) == 1 and not _in_sense(token, _written(original, spans or [], i)):
-                continue
+        in_sense = _in_sense(token, _written(original, spans or [], i))
+        for phrase, kind in _TIME_FIRST.get(token, ()) if in_sense else ():
             if tuple(tokens[i : i + len(phrase)]) == phrase and i + len(phrase) <= end:
-                if not (kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)):
+                negated_now = (
+                    kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)
+                )
+                if kind != When.UNKNOWN and not negated_now:
                     found.add(kind)
                 i += len(phrase) - 1
                 matched = True
                 break
         if not matched and _CLOCK.match(token) and _clock_soon(tokens, i, end):
             found.add(When.SOON)
+        elif not matched and _every(tokens, i, end):
+            found.add(When.REPEATED)
         i += 1
     for kind in (When.NOW, When.SOON, When.REPEATED, When.LATER, When.PAST):
         if kind in found:
             return kind
     return When.UNKNOWN
+
+
+_PERIODS = {"toi", "dem", "hom", "ngay", "sang", "chieu", "tuan", "thang", "lan", "bua"}
+
+
+def _every(tokens: list[str], i: int, end: int) -> bool:
+    """ "tối nào (say về) cũng ...": every evening, with words between."""
+    return (
+        tokens[i] in _PERIODS
+        and i + 1 < end
+        and tokens[i + 1] == "nao"
+        and "cung" in tokens[i + 2 : min(end, i + 7)]
+    )
 
 
 def _in_sense(token: str, written: str) -> bool:

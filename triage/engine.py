@@ -53,7 +53,7 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     )
     if reading is not None:
         by_concepts(decision, reading, tip)
-    by_model(decision, tip, rules, calm=context.calm)  # not urgent, by the tipster's word
+    by_model(decision, tip, rules, calm=context.calm or context.topic)
     return decision
 
 

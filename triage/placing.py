@@ -4,7 +4,7 @@ leave a person at risk at a silent P4."""
 from __future__ import annotations
 
 from triage.clauses import When
-from triage.concepts import Reading, judge, specific_person, strong_now
+from triage.concepts import Reading, judge, known_person, specific_person, strong_now
 from triage.decision import HARM, Decision
 from triage.phrases import BREAK
 from triage.rules import URGENCY, Category, Level
@@ -34,9 +34,16 @@ def only_a_topic(reading: Reading, tip: Tip) -> bool:
         return False
     # "con tôi" in a question about prevention ("nên dạy con gì để phòng bị xâm hại")
     # still names no one at risk; without a hypothetical, a named child is a tip.
-    if specific_person(tip.tokens) and not reading.has("hypothetical"):
+    if _names_someone(reading, tip) and not reading.has("hypothetical"):
         return False
     return not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
+
+
+def _names_someone(reading: Reading, tip: Tip) -> bool:
+    """A person at risk the tip is about; in a story or rumour, only one the tipster knows."""
+    if reading.has("story"):
+        return known_person(tip.tokens)
+    return specific_person(tip.tokens)
 
 
 def _spam_over(decision: Decision, reading: Reading, tip: Tip) -> bool:
@@ -76,7 +83,7 @@ def by_concepts(decision: Decision, reading: Reading, tip: Tip) -> None:
     if (
         findings
         and topic is not None
-        and not specific_person(tip.tokens)
+        and not _names_someone(reading, tip)
         and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
     ):
         # A question or a story about a subject ("phòng chống xâm hại"), no one named.

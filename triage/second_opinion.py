@@ -58,8 +58,8 @@ def by_model(decision: Decision, tip: Tip, rules: RuleSet, calm: bool = False) -
         return
     raise_it = opinion.probability >= MODEL_RAISE
     if said == Level.P1 and (opinion.probability < MODEL_RAISE_P1 or calm):
-        # Not sure enough of a danger now (or the tipster says it is not urgent): at most
-        # P2, and a person reads the tip.
+        # Not sure enough of a danger now, or the tipster says it is not urgent, or the
+        # tip is a question or story about a subject: at most P2, and a person reads it.
         said, raise_it = Level.P2, raise_it and URGENCY[decision.level] < URGENCY[Level.P2]
     effect = f"{decision.level} -> {said}" if raise_it else f"needs review ({opinion.label}?)"
     decision.reasons.append(_reason(opinion, tip, rules, effect))
