@@ -206,8 +206,10 @@ def when(
     while i < end:
         token = tokens[i]
         matched = False
-        in_sense = _in_sense(token, _written(original, spans or [], i))
-        for phrase, kind in _TIME_FIRST.get(token, ()) if in_sense else ():
+        candidates = _TIME_FIRST.get(token, ())
+        if token in _TIME_SENSE and not _in_sense(token, _written(original, spans or [], i)):
+            candidates = ()
+        for phrase, kind in candidates:
             if tuple(tokens[i : i + len(phrase)]) == phrase and i + len(phrase) <= end:
                 negated_now = (
                     kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)
@@ -243,8 +245,7 @@ def _every(tokens: list[str], i: int, end: int) -> bool:
 
 def _in_sense(token: str, written: str) -> bool:
     """A one-word time counts unless the tipster's diacritics make it another word."""
-    sense = _TIME_SENSE.get(token)
-    return sense is None or not written or written.isascii() or written == sense
+    return not written or written.isascii() or written == _TIME_SENSE[token]
 
 
 def _clock_soon(tokens: list[str], i: int, end: int) -> bool:
