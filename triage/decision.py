@@ -119,4 +119,5 @@ def by_rules(tip: Tip, rules: RuleSet, context: Context) -> Decision:
         if signal.spec.purpose:
             decision.purposes.add(signal.spec.purpose)
         decision.weight += signal.spec.weight
+        decision.needs_review |= signal.spec.review
     return decision
