@@ -110,8 +110,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "last year|years ago|when i was|as a child|used to|yesterday|hoi do|luc do|"
             "khi xua|may nam truoc|nam nao|da xong|da qua|hoi hoc|hoi con|luc nho|khi con nho|"
             "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam|hoi dau nam|"
-            "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring|co mot lan|tung co lan|"
-            "once before|one time",
+            "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring|"
+            "co mot lan|tung co lan|once before|one time",
         ),
     )
     for p in phrases.split("|")
