@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import REPO
 from triage import Level, classify, load_rules
@@ -90,6 +92,24 @@ def test_the_model_never_lowers_a_p1(rules) -> None:  # type: ignore[no-untyped-
     sure_it_is_spam = parse_model(_tiny({"SPAM": 50.0}))
     with_model = replace(rules, model=sure_it_is_spam)
     for text in ("em dang bi danh, cuu em", "con toi 6 tuoi di lac tu chieu chua tim thay"):
+        assert classify(text, rules=with_model).level == Level.P1
+
+
+_PIECES = [
+    "em dang bi danh", "cuu em", "con toi", "di lac", "chua tim thay", "tuan truoc",
+    "khong", "nhung", "toi nay", "bi nhot", "hoi", "phim", "=))", "cam on", "ban con",
+    "he is hitting her now", "last year", ",", ".", "\n", "12 tuoi", "khong gap",
+]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(["P1", "P4", "SPAM"]))
+def test_no_model_lowers_a_p1_that_the_rules_gave(rules, pieces: list[str], bias: str) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the model says, and however sure, a P1 of the rules and concepts stays."""
+    text = " ".join(pieces)
+    bare = replace(rules, model=None)
+    with_model = replace(rules, model=parse_model(_tiny({bias: 50.0})))
+    if classify(text, rules=bare).level == Level.P1:
         assert classify(text, rules=with_model).level == Level.P1
 
 
