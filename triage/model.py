@@ -16,7 +16,7 @@ import json
 import math
 import sys
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +134,34 @@ class LinearModel:
     cross_validated: dict[str, Any]
     source: str
 
+    _known: dict[str, dict[str, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _present(self, tokens: list[str]) -> dict[str, int]:
+        """The tip's features that the model knows, each once, with their rows."""
+        present: dict[str, int] = {}
+        previous = ""
+        for token in tokens:
+            if token == BREAK:
+                previous = ""
+                continue
+            known = self._known.get(token)
+            if known is None:  # a word's own known features, worked out once per word
+                known = {f: row for f in _word_features(token) if (row := self.rows.get(f))}
+                if len(self._known) >= _GRAMS_KEPT:
+                    self._known.clear()
+                self._known[token] = known
+            present.update(known)
+            if previous and (row := self.rows.get(f"b:{previous} {token}")):
+                present[f"b:{previous} {token}"] = row
+            previous = token
+        return present
+
     def scores(self, tokens: list[str]) -> Scores:
         """The decision function of every head for a tip's folded tokens."""
-        found = [row for row in map(self.rows.get, set(features(tokens))) if row is not None]
+        found = self._present(tokens)
         if not found:
             return Scores({n: list(h.intercept) for n, h in self.heads.items()}, 0.0)
-        total, count = sum(found), len(found)
+        total, count = sum(found.values()), len(found)
         norm = math.sqrt(unpack(total, 0, count))
         return Scores(
             {
@@ -169,14 +191,14 @@ class LinearModel:
     def top_words(
         self, tokens: list[str], head: str, label: str, count: int = 4
     ) -> list[tuple[str, float]]:
-        """The words (and letter pieces) that pushed most towards `label`, with their part."""
+        """The words and word pairs that pushed most towards `label`, with their part (the
+        letter pieces count in the sum but a supervisor reads words)."""
         model = self.heads[head]
         column = model.offset + model.classes.index(label)
-        present = {f: row for f in set(features(tokens)) if (row := self.rows.get(f))}
+        present = self._present(tokens)
         norm = math.sqrt(unpack(sum(present.values()), 0, len(present))) or 1.0
-        pushed = sorted(
-            ((f, unpack(row, column) / norm) for f, row in present.items()), key=lambda x: -x[1]
-        )
+        words = [(f, row) for f, row in present.items() if f[0] != "c"]
+        pushed = sorted(((f, unpack(row, column) / norm) for f, row in words), key=lambda x: -x[1])
         shown: dict[str, float] = {}
         for feature, weight in pushed:
             if weight <= 0 or len(shown) == count:
