@@ -323,60 +323,6 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
     return out
 
 
-_MINE = {"toi", "em", "minh", "tui", "nha", "chung", "ta", "my", "our"}
-_YOUNG = {"con", "chau", "em", "be", "ban", "thang", "co", "cau", "dua"}
-_RELATIVES = {
-    "daughter", "son", "child", "kid", "niece", "nephew", "brother", "sister", "student",
-    "class", "cousin", "grandson", "granddaughter", "friend", "neighbour", "neighbor",
-}  # fmt: skip
-
-
-_ME = {"em", "toi", "minh", "tui", "i"}
-
-
-def _children(tokens: list[str], i: int) -> bool:
-    """ "trẻ em": children in general, not the first person "em"."""
-    return i > 0 and tokens[i] == "em" and tokens[i - 1] == "tre"
-
-
-def specific_person(tokens: list[str]) -> bool:
-    """The tip speaks of a particular person ("con tôi", "bé 5 tuổi", "em bị"), not a topic."""
-    for i in range(len(tokens) - 1):
-        first, second = tokens[i], tokens[i + 1]
-        if first in _YOUNG and (second in _MINE or second in {"gai", "trai", "be", "nho"}):
-            return True
-        if first in _ME and second in {"bi", "dang", "was", "am"} and not _children(tokens, i):
-            return True
-        if first.isdigit() and second in {"tuoi", "t", "thang", "years", "year", "yo"}:
-            return True
-        if first in {"my", "our", "his", "her"} and second in _RELATIVES:
-            return True
-        if first in {"m", "f", "around", "aged", "age"} and second.isdigit():
-            return True
-    return False
-
-
-_SEX = {"gai", "trai", "ut", "lon", "nho"}
-_NEAR_ME = {("hang", "xom"), ("nha", "ben"), ("ben", "nha"), ("cung", "xom"), ("lop", "toi")}
-
-
-def known_person(tokens: list[str]) -> bool:
-    """The tipster knows the person: theirs ("con tôi", "my son", "em bị"), or next door.
-    A film, a news story or a rumour describes people too ("bé gái 5 tuổi") but knows none."""
-    for i in range(len(tokens) - 1):
-        first, second = tokens[i], tokens[i + 1]
-        third = tokens[i + 2] if i + 2 < len(tokens) else ""
-        if first in _YOUNG and (second in _MINE or second in _SEX and third in _MINE):
-            return True  # "con tôi", "con gái tôi"
-        if first in _ME and second in {"bi", "dang", "was", "am"} and not _children(tokens, i):
-            return True
-        if first in {"my", "our"} and second in _RELATIVES:
-            return True
-        if (first, second) in _NEAR_ME or first in {"neighbour", "neighbor", "neighbours"}:
-            return True
-    return False
-
-
 def strong_now(finding: Finding) -> bool:
     """A P1 finding sure enough to raise what a rule said: its own clause says now or soon,
     or the concept is urgent whenever it is not over (a missing child, a sale, held, suicide)."""

@@ -4,8 +4,9 @@ leave a person at risk at a silent P4."""
 from __future__ import annotations
 
 from triage.clauses import When
-from triage.concepts import Reading, judge, known_person, specific_person, strong_now
+from triage.concepts import Reading, judge, strong_now
 from triage.decision import HARM, Decision
+from triage.person import known_person, specific_person
 from triage.phrases import BREAK
 from triage.rules import URGENCY, Category, Level
 from triage.tip import Tip
