@@ -189,6 +189,11 @@ def test_no_silent_default(rules, text: str) -> None:  # type: ignore[no-untyped
         ("Hi, the girl (17) has a broker for a marriage abroad. She isn't being held.", "P2"),
         ("em 14 tuổi, bố em tối nào say về cũng đánh em, em sợ lắm. em ở xã Đông Sơn", "P2"),
         ("haha tổng đài ơi cứu em với, em bị vợ nhốt ngoài cửa vì nhậu về muộn =))", "SPAM"),
+        (
+            "Lúc nãy tôi gọi báo có trẻ bị đánh mà chờ máy 10 phút, lúc khẩn cấp sao kịp. "
+            "Đề nghị tổng đài tăng người trực.",
+            "P4",
+        ),  # fmt: skip
     ],
 )
 def test_danger_words_without_danger_now_are_not_p1(rules, text: str, most: str) -> None:  # type: ignore[no-untyped-def]
@@ -209,6 +214,8 @@ def test_danger_words_without_danger_now_are_not_p1(rules, text: str, most: str)
         "Con gái tôi 16 tuổi bỏ nhà đi từ 3 hôm nay với một người quen trên mạng, gọi không được",
         "A girl, maybe 15, is locked in a karaoke room right now, she texted asking for help",
         "Con gái tôi 15 tuổi đi theo người quen trên mạng 3 hôm, nghe nói bị đưa lên biên giới",
+        "Tổng đài viên ơi, có thằng bé đang bị đánh ngoài chợ Hôm, máu chảy nhiều",
+        "Nhân viên tổng đài cho tôi hỏi, có bé gái đang bị nhốt trong phòng trọ bên cạnh",
     ],
 )
 def test_danger_now_stays_p1(rules, text: str) -> None:  # type: ignore[no-untyped-def]

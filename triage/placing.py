@@ -37,6 +37,8 @@ def only_a_topic(reading: Reading, tip: Tip) -> bool:
     # still names no one at risk; without a hypothetical, a named child is a tip.
     if _names_someone(reading, tip) and not reading.has("hypothetical"):
         return False
+    if reading.has("feedback") and not reading.has("question"):
+        return True  # the time of a complaint is the call's ("lúc nãy gọi mà chờ lâu")
     return not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
 
 
