@@ -216,6 +216,8 @@ def test_danger_words_without_danger_now_are_not_p1(rules, text: str, most: str)
         "Con gái tôi 15 tuổi đi theo người quen trên mạng 3 hôm, nghe nói bị đưa lên biên giới",
         "Tổng đài viên ơi, có thằng bé đang bị đánh ngoài chợ Hôm, máu chảy nhiều",
         "Nhân viên tổng đài cho tôi hỏi, có bé gái đang bị nhốt trong phòng trọ bên cạnh",
+        # "nói đưa" (says they take her) is not "nói đùa" (a joke) once folded
+        "Có người đang dẫn bé gái 14 tuổi về phía biên giới, nói đưa sang Trung Quốc lấy chồng",
     ],
 )
 def test_danger_now_stays_p1(rules, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -233,6 +235,15 @@ def test_the_no_rule_reason_says_so(rules) -> None:  # type: ignore[no-untyped-d
     assert reason["rule"] == "no_rule_places_person_at_risk"
     assert "cần người duyệt" in reason["text"] and "review" in reason["text_en"]
     assert "“" in reason["text"]  # the tipster's words are quoted
+
+
+def test_a_threat_to_send_images_is_not_a_chain_letter(rules) -> None:  # type: ignore[no-untyped-def]
+    """ "nếu không gửi thêm" in a sextortion is a threat to a child, not "forward or else"."""
+    from dataclasses import replace
+
+    bare = replace(rules, model=None)
+    text = "Con tôi 15 tuổi bị một người lạ trên mạng dọa tung ảnh nóng nếu không gửi thêm ảnh"
+    assert classify(text, rules=bare).level == Level.P2
 
 
 @pytest.mark.parametrize(
