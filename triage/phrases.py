@@ -43,20 +43,9 @@ def tokens_and_spans(
     folded = _aligned_fold(text)
     if folded is None:  # a rare character that changes length when folded: no quoting
         folded = fold(text)
-    positions: list[int] | None = None
-    if _REPEAT.search(folded):
-        # Squeeze held-down letters once, remembering where each kept letter came from.
-        kept: list[str] = []
-        positions = []
-        previous = ""
-        for index, char in enumerate(folded):
-            if char == previous and char.isalpha():
-                continue
-            kept.append(char)
-            positions.append(index)
-            previous = char
-        folded = "".join(kept)
-        positions.append(len(text))
+    # Held-down letters are squeezed word by word ("cuuuu" -> "cu"); a word's span stays
+    # the letters as written.
+    squeeze = _REPEAT.search(folded) is not None
     tokens: list[str] = []
     spans: list[tuple[int, int]] = []
     for match in _WORD.finditer(folded):
@@ -66,20 +55,21 @@ def tokens_and_spans(
         elif not word[0].isalnum():
             if tokens and tokens[-1] != BREAK:
                 tokens.append(BREAK)
-                start, end = match.span()
-                if positions is not None:  # where the mark stands in the text as written
-                    start, end = positions[start], positions[end]
-                spans.append((start, end))
+                spans.append(match.span())
             continue
+        elif squeeze:
+            word = _REPEAT.sub(r"\1", word)
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link
-        start, end = match.span()
-        if positions is not None:
-            start, end = positions[start], positions[end]
+        span = match.span()
         expanded = teencode.get(word)
-        parts = [word] if expanded is None else expanded.split()
-        tokens.extend(parts)
-        spans.extend([(start, end)] * len(parts))
+        if expanded is None:
+            tokens.append(word)
+            spans.append(span)
+        else:
+            parts = expanded.split()
+            tokens.extend(parts)
+            spans.extend([span] * len(parts))
     return tokens, spans
 
 
