@@ -132,7 +132,10 @@ class Reading:
     denied: dict[str, list[Hit]] = field(default_factory=dict)
 
     def has(self, name: str, times: set[When] | None = None) -> bool:
-        return any(times is None or h.clause.when in times for h in self.hits.get(name, ()))
+        hits = self.hits.get(name)
+        if not hits or times is None:
+            return bool(hits)
+        return any(h.clause.when in times for h in hits)
 
     def first(self, name: str, times: set[When] | None = None) -> Hit | None:
         for hit in self.hits.get(name, ()):

@@ -88,6 +88,7 @@ class PhraseIndex:
         self.teencode = {_REPEAT.sub(r"\1", k): _REPEAT.sub(r"\1", v) for k, v in teencode.items()}
         self.phrases: list[Phrase] = []
         self._ids: dict[tuple[str, ...], int] = {}
+        self._plain: list[list[str] | None] = []  # a phrase without a gap, as a list
         # first token -> second token (None: a one-word phrase) -> phrase ids: a common
         # first word ("bi", "cho") then only brings the phrases that can go on from there.
         self._by_prefix: dict[str, dict[str | None, list[int]]] = defaultdict(
@@ -112,6 +113,7 @@ class PhraseIndex:
             return self._ids[key]
         phrase_id = len(self.phrases)
         self.phrases.append(Phrase(str(text), key))
+        self._plain.append(None if GAP in key else list(key))
         self._ids[key] = phrase_id
         self._by_prefix[key[0]][key[1] if len(key) > 1 else None].append(phrase_id)
         return phrase_id
@@ -130,7 +132,13 @@ class PhraseIndex:
                 candidates.append(by_second.get(second))
             for group in candidates:
                 for phrase_id in group or ():
-                    end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                    plain = self._plain[phrase_id]
+                    if plain is None:  # a phrase with a gap
+                        end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                    elif tokens[start : start + len(plain)] == plain:
+                        end = start + len(plain)
+                    else:
+                        continue
                     if end is not None:
                         found[phrase_id].append((start, end))
         return found
