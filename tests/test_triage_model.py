@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import REPO
 from triage import Level, classify, load_rules
@@ -93,17 +95,49 @@ def test_the_model_never_lowers_a_p1(rules) -> None:  # type: ignore[no-untyped-
         assert classify(text, rules=with_model).level == Level.P1
 
 
+_PIECES = [
+    "em dang bi danh", "cuu em", "con toi", "di lac", "chua tim thay", "tuan truoc",
+    "khong", "nhung", "toi nay", "bi nhot", "hoi", "phim", "=))", "cam on", "ban con",
+    "he is hitting her now", "last year", ",", ".", "\n", "12 tuoi", "khong gap",
+]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(["P1", "P4", "SPAM"]))
+def test_no_model_lowers_a_p1_that_the_rules_gave(rules, pieces: list[str], bias: str) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the model says, and however sure, a P1 of the rules and concepts stays."""
+    text = " ".join(pieces)
+    bare = replace(rules, model=None)
+    with_model = replace(rules, model=parse_model(_tiny({bias: 50.0})))
+    if classify(text, rules=bare).level == Level.P1:
+        assert classify(text, rules=with_model).level == Level.P1
+
+
 def test_the_model_may_raise_and_says_so_with_its_words(rules) -> None:  # type: ignore[no-untyped-def]
     document = _tiny({"P1": 2.0}, word="w:banh")
     document["heads"]["level"]["weights"] = encode_weights([[30.0, 0.0, 0.0, 0.0, 0.0]])
     with_model = replace(rules, model=parse_model(document))
-    result = classify("cho hoi gia banh mi bao nhieu", rules=with_model)
+    result = classify("hom nay an banh mi ngon lam", rules=with_model)
     assert result.level == Level.P1 and result.needs_review
     reason = next(r for r in result.reasons if r.rule == "model")
     assert "banh" in reason.matched and "+" in reason.matched  # the word and its weight
     assert "Mô hình" in reason.text and "model" in reason.text_en
     unsure = replace(rules, model=parse_model(_tiny({})))  # 20% each: no say
-    assert classify("cho hoi gia banh mi bao nhieu", rules=unsure).level == Level.P4
+    assert classify("hom nay an banh mi ngon lam", rules=unsure).level == Level.P4
+
+
+def test_the_model_needs_more_for_a_p1_than_for_a_review(rules) -> None:  # type: ignore[no-untyped-def]
+    """Under 55% a P1 reading raises to P2 and asks for a review; a question about a subject
+    or a tip its writer calls not urgent gets no P1 from the model however sure it is."""
+    for bias, level in ((1.4, Level.P2), (2.0, Level.P1)):  # P1 at about 47% and 61%
+        document = _tiny({"P1": bias, "P2": 0.5}, word="w:banh")
+        with_model = replace(rules, model=parse_model(document))
+        result = classify("hom nay an banh mi ngon lam", rules=with_model)
+        assert result.level == level and result.needs_review
+    sure = replace(rules, model=parse_model(_tiny({"P1": 4.0})))
+    for text in ("cho hoi gia banh mi bao nhieu", "em bị mắng nhưng không gấp đâu ạ"):
+        result = classify(text, rules=sure)
+        assert result.level != Level.P1 and result.needs_review, text
 
 
 def test_runtime_scores_equal_scikit_learns() -> None:

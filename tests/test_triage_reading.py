@@ -15,7 +15,7 @@ from triage import Level, classify
 from triage.clauses import When, clauses, negated, split, when
 from triage.concepts import read, victim
 from triage.loading import load_rules
-from triage.phrases import words
+from triage.phrases import tokens_and_spans, words
 
 TEENCODE = {"ko": "khong", "k": "khong", "hok": "khong", "hong": "khong"}
 
@@ -58,6 +58,9 @@ def test_clause_splitting(text: str, parts: list[str]) -> None:
         ("khong dam ve nha vi bo danh", "danh", False),  # a reason ends the scope
         ("he did not hit her", "hit", True),
         ("khong, bo dang danh em", "danh", False),  # another clause
+        ("thang be khong con bi danh nua", "danh", True),  # "không còn": no longer
+        ("she isn't being held", "held", True),  # "isn't" is read as "isn" "t"
+        ("khong phai chau bi danh", "danh", True),
     ],
 )
 def test_negation_scope(text: str, word: str, denied: bool) -> None:
@@ -85,11 +88,36 @@ def test_negation_scope(text: str, word: str, denied: bool) -> None:
         ("last year he hit me", When.PAST),
         ("chau hoc lop 5 toi bi ban bat nat", When.UNKNOWN),  # "lớp 5 tôi": no clock
         ("co nguoi bao chau", When.UNKNOWN),
+        ("em o xa Dong Son", When.UNKNOWN),  # "soon" squeezed is "son": not a time here
+        ("bố em tối nào say về cũng đánh em", When.REPEATED),
+        ("chau vua ke bi xam hai tu hoi lop 2", When.PAST),  # the telling is not the act
+        ("she just told me he abused her last year", When.PAST),
     ],
 )
 def test_time_expressions(text: str, expected: When) -> None:
     tokens = _tokens(text)
     assert when(tokens, 0, len(tokens)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("chuyện này đáng sợ lắm", When.UNKNOWN),  # đáng (worth), not đang (now)
+        ("nhà ông Đặng ở cuối xóm", When.UNKNOWN),
+        ("bố đang đánh em", When.NOW),
+        ("bo dang danh em", When.NOW),  # without diacritics "dang" keeps its usual sense
+        ("cái sạp ngoài chợ", When.UNKNOWN),
+        ("họ sắp đưa cháu đi", When.SOON),
+    ],
+)
+def test_a_one_word_time_in_its_own_sense(text: str, expected: When) -> None:
+    """The tipster's diacritics tell "đang" (now) from "đáng", "Đặng"; "sắp" from "sạp"."""
+    tokens, spans = tokens_and_spans(text, TEENCODE)
+    assert when(tokens, 0, len(tokens), text, spans) == expected
+
+
+def test_laughter_marks_are_a_word() -> None:
+    assert _tokens("cứu em =)) 🤣") == ["cu", "em", "haha", "haha"]
 
 
 def test_a_clause_without_time_takes_the_tips() -> None:
@@ -112,7 +140,7 @@ def test_a_clause_without_time_takes_the_tips() -> None:
 def test_victim_and_actor(rules, text: str, sufferer: str, doer: str) -> None:  # type: ignore[no-untyped-def]
     result = classify(text, rules=rules)
     assert result.level in (Level.P1, Level.P2, Level.P3)
-    from triage.engine import _Text
+    from triage.tip import Tip as _Text
 
     prepared = _Text.of(text, rules)
     assert rules.concepts is not None
@@ -149,6 +177,54 @@ def test_no_silent_default(rules, text: str) -> None:  # type: ignore[no-untyped
         assert any("review" in r.effect or r.rule == "model" for r in result.reasons)
 
 
+@pytest.mark.parametrize(
+    ("text", "most"),
+    [
+        # a time that is over, a beating that has stopped, a question, a story or rumour
+        ("Năm ngoái cháu bị bố dượng đánh gãy tay, giờ cháu ở với bà, đi học bình thường.", "P2"),
+        ("Thằng bé nhà bên không còn bị đánh nữa, chỉ là mẹ nó hay chửi mắng.", "P3"),
+        ("Tôi muốn hỏi trẻ em bị bạo hành thì báo cho ai, gọi 111 hay 113?", "P4"),
+        ("Tôi đọc báo thấy vụ bé gái bị bạo hành ở Bình Dương, thật kinh khủng.", "P4"),
+        ("Nghe đồn có xe lạ bắt cóc trẻ con ở huyện bên, không biết có thật không?", "P4"),
+        ("Hi, the girl (17) has a broker for a marriage abroad. She isn't being held.", "P2"),
+        ("em 14 tuổi, bố em tối nào say về cũng đánh em, em sợ lắm. em ở xã Đông Sơn", "P2"),
+        ("haha tổng đài ơi cứu em với, em bị vợ nhốt ngoài cửa vì nhậu về muộn =))", "SPAM"),
+        (
+            "Lúc nãy tôi gọi báo có trẻ bị đánh mà chờ máy 10 phút, lúc khẩn cấp sao kịp. "
+            "Đề nghị tổng đài tăng người trực.",
+            "P4",
+        ),  # fmt: skip
+    ],
+)
+def test_danger_words_without_danger_now_are_not_p1(rules, text: str, most: str) -> None:  # type: ignore[no-untyped-def]
+    """P1 needs the policy's conditions (danger now or within hours), not danger words."""
+    result = classify(text, rules=rules)
+    order = ["SPAM", "P4", "P3", "P2", "P1"]
+    assert order.index(str(result.level)) <= order.index(most), [r.rule for r in result.reasons]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cấp cứu! Bố nó đang cầm dao rượt đứa bé ngoài đường ở xóm 3, nhanh lên",
+        "Chồng tôi đang say rượu đánh con trai 8 tuổi, thằng bé chảy máu đầu",
+        "Có người hẹn đón cháu gái 13 tuổi lúc 9 giờ tối nay ở cổng trường, đưa lên thành phố",
+        "Ngày mai người ta sẽ đến nhận đứa bé 3 tháng tuổi, nhà kia đã nhận 30 triệu tiền bán con",
+        "chị ơi em đang đứng trên cầu, em không muốn sống nữa",
+        "Con gái tôi 16 tuổi bỏ nhà đi từ 3 hôm nay với một người quen trên mạng, gọi không được",
+        "A girl, maybe 15, is locked in a karaoke room right now, she texted asking for help",
+        "Con gái tôi 15 tuổi đi theo người quen trên mạng 3 hôm, nghe nói bị đưa lên biên giới",
+        "Tổng đài viên ơi, có thằng bé đang bị đánh ngoài chợ Hôm, máu chảy nhiều",
+        "Nhân viên tổng đài cho tôi hỏi, có bé gái đang bị nhốt trong phòng trọ bên cạnh",
+        # "nói đưa" (says they take her) is not "nói đùa" (a joke) once folded
+        "Có người đang dẫn bé gái 14 tuổi về phía biên giới, nói đưa sang Trung Quốc lấy chồng",
+    ],
+)
+def test_danger_now_stays_p1(rules, text: str) -> None:  # type: ignore[no-untyped-def]
+    result = classify(text, rules=rules)
+    assert result.level == Level.P1, [r.rule for r in result.reasons]
+
+
 def test_the_no_rule_reason_says_so(rules) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
@@ -159,6 +235,15 @@ def test_the_no_rule_reason_says_so(rules) -> None:  # type: ignore[no-untyped-d
     assert reason["rule"] == "no_rule_places_person_at_risk"
     assert "cần người duyệt" in reason["text"] and "review" in reason["text_en"]
     assert "“" in reason["text"]  # the tipster's words are quoted
+
+
+def test_a_threat_to_send_images_is_not_a_chain_letter(rules) -> None:  # type: ignore[no-untyped-def]
+    """ "nếu không gửi thêm" in a sextortion is a threat to a child, not "forward or else"."""
+    from dataclasses import replace
+
+    bare = replace(rules, model=None)
+    text = "Con tôi 15 tuổi bị một người lạ trên mạng dọa tung ảnh nóng nếu không gửi thêm ảnh"
+    assert classify(text, rules=bare).level == Level.P2
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,8 @@ _PLURAL_NEXT = {
 NEGATORS = {
     "khong", "chua", "chang", "never", "not", "no", "dont", "didnt", "isnt", "wasnt",
     "nobody", "noone", "nothing", "without", "neither", "nor", "doesnt", "hasnt", "havent",
+    # "isn't" is read as "isn" "t": the stem is the negator ("don" is "đón", not here).
+    "isn", "wasn", "didn", "doesn", "hasn", "haven", "aren", "weren", "couldn", "wouldn",
 }  # fmt: skip
 NEGATORS = {squeezed(w) for w in NEGATORS}
 # "không biết ai đang đánh" does not deny the beating: these verbs take the negation.
@@ -76,7 +78,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.SOON,
             "toi nay|dem nay|trua nay|chieu nay|sang mai|toi mai|chieu mai|ngay mai|"
             "sap|chuan bi|sap sua|lat nua|ti nua|chut nua|tonight|tomorrow|this evening|"
-            "soon|about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|mai sang|"
+            "about to|in an hour|sang som mai|mai se|se don|se dua|se giao|se ban|mai sang|"
+            "in a moment|any minute|"
             "mai toi|this afternoon|this morning|eta|later today|in a few hours|"
             "khoi hanh|xuat phat|nua dem",
         ),
@@ -89,9 +92,16 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             When.REPEATED,
             "thuong xuyen|lien tuc|hang ngay|ngay nao cung|moi ngay|hang dem|dem nao cung|"
             "nhieu lan|suot|often|every day|every night|again and again|many times|"
-            "tuan nao cung|thang nao cung|lan nao cung|hoai|cu say la|moi lan|regularly|den gio|"
+            "tuan nao cung|thang nao cung|lan nao cung|toi nao cung|sang nao cung|chieu nao cung|"
+            "every evening|each night|every week|hoai|cu say la|moi lan|regularly|den gio|"
             "several times|times a month|times a week|for months|over several months|"
             "for weeks|over months|mot thang may lan|tuan may lan|nhieu thang",
+        ),
+        (
+            # The time of the telling, not of what is told: "vừa kể đã bị xâm hại từ lớp 2".
+            When.UNKNOWN,
+            "vua ke|vua noi|vua bao|vua khai|vua tam su|vua thu nhan|moi ke|moi noi|"
+            "dang ke|just told|just said|just disclosed|has just told|is telling",
         ),
         (
             When.PAST,
@@ -100,11 +110,15 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "last year|years ago|when i was|as a child|used to|yesterday|hoi do|luc do|"
             "khi xua|may nam truoc|nam nao|da xong|da qua|hoi hoc|hoi con|luc nho|khi con nho|"
             "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam|hoi dau nam|"
-            "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring",
+            "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring|"
+            "co mot lan|tung co lan|once before|one time",
         ),
     )
     for p in phrases.split("|")
 ]
+# One-word times whose folded form is also another word: "đang" (now) but "đáng" (worth),
+# "Đặng" (a name); "sắp" but "sạp" (a stall). Written with diacritics, only the first counts.
+_TIME_SENSE = {"dang": "đang", "sap": "sắp", "vua": "vừa", "suot": "suốt", "hoai": "hoài"}
 _CLOCK = re.compile(r"^\d{1,2}(h|g|pm)?$")
 _TIME_FIRST: dict[str, list[tuple[tuple[str, ...], When]]] = {}
 for _phrase, _when in sorted(_TIME_PHRASES, key=lambda pw: -len(pw[0])):
@@ -133,8 +147,8 @@ def _is_contrast(tokens: list[str], i: int, original: str, spans: list[tuple[int
     if token in _CONTRAST:
         return not (token == "tuy" and i > 0 and tokens[i - 1] == "ma")  # "ma túy": drugs
     accented = _AMBIGUOUS.get(token)
-    if accented is None:
-        return False
+    if accented is None or (token == "con" and i > 0 and tokens[i - 1] in NEGATORS):
+        return False  # "không còn": no longer, not a contrast
     written = _written(original, spans, i)
     if written and not written.isascii():
         return written == accented
@@ -171,7 +185,8 @@ def negated(tokens: list[str], start: int, clause_start: int) -> bool:
     lo = max(clause_start, start - _NEGATION_REACH)
     for i in range(start - 1, lo - 1, -1):
         token = tokens[i]
-        if token in _SCOPE_ENDS and i < start - 1:
+        no_longer = token == "con" and i > 0 and tokens[i - 1] in NEGATORS  # "không còn"
+        if token in _SCOPE_ENDS and i < start - 1 and not no_longer:
             return False
         if token in NEGATORS:
             following = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -179,27 +194,59 @@ def negated(tokens: list[str], start: int, clause_start: int) -> bool:
     return False
 
 
-def when(tokens: list[str], start: int, end: int) -> When:
+def when(
+    tokens: list[str],
+    start: int,
+    end: int,
+    original: str = "",
+    spans: list[tuple[int, int]] | None = None,
+) -> When:
     """The most urgent time expression inside tokens start..end."""
     found: set[When] = set()
     i = start
     while i < end:
         token = tokens[i]
         matched = False
-        for phrase, kind in _TIME_FIRST.get(token, ()):
+        candidates = _TIME_FIRST.get(token, ())
+        if token in _TIME_SENSE and not _in_sense(token, _written(original, spans or [], i)):
+            candidates = ()
+        for phrase, kind in candidates:
             if tuple(tokens[i : i + len(phrase)]) == phrase and i + len(phrase) <= end:
-                if not (kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)):
+                negated_now = (
+                    kind == When.NOW and token == "dang" and _after_negator(tokens, i, start)
+                )
+                if kind != When.UNKNOWN and not negated_now:
                     found.add(kind)
                 i += len(phrase) - 1
                 matched = True
                 break
         if not matched and _CLOCK.match(token) and _clock_soon(tokens, i, end):
             found.add(When.SOON)
+        elif not matched and _every(tokens, i, end):
+            found.add(When.REPEATED)
         i += 1
     for kind in (When.NOW, When.SOON, When.REPEATED, When.LATER, When.PAST):
         if kind in found:
             return kind
     return When.UNKNOWN
+
+
+_PERIODS = {"toi", "dem", "hom", "ngay", "sang", "chieu", "tuan", "thang", "lan", "bua"}
+
+
+def _every(tokens: list[str], i: int, end: int) -> bool:
+    """ "tối nào (say về) cũng ...": every evening, with words between."""
+    return (
+        tokens[i] in _PERIODS
+        and i + 1 < end
+        and tokens[i + 1] == "nao"
+        and "cung" in tokens[i + 2 : min(end, i + 7)]
+    )
+
+
+def _in_sense(token: str, written: str) -> bool:
+    """A one-word time counts unless the tipster's diacritics make it another word."""
+    return not written or written.isascii() or written == _TIME_SENSE[token]
 
 
 def _clock_soon(tokens: list[str], i: int, end: int) -> bool:
@@ -223,7 +270,7 @@ def clauses(
     """Clauses with their time; a clause that says no time takes its sentence's, else the
     tip's (the most urgent stated)."""
     bounds = split(tokens, original, spans)
-    times = [when(tokens, s, e) for s, e in bounds]
+    times = [when(tokens, s, e, original, spans) for s, e in bounds]
     sentence = _sentences(tokens, bounds, original, spans or [])
     by_sentence: dict[int, When] = {}
     for number, kind in zip(sentence, times, strict=True):

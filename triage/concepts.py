@@ -132,7 +132,10 @@ class Reading:
     denied: dict[str, list[Hit]] = field(default_factory=dict)
 
     def has(self, name: str, times: set[When] | None = None) -> bool:
-        return any(times is None or h.clause.when in times for h in self.hits.get(name, ()))
+        hits = self.hits.get(name)
+        if not hits or times is None:
+            return bool(hits)
+        return any(h.clause.when in times for h in hits)
 
     def first(self, name: str, times: set[When] | None = None) -> Hit | None:
         for hit in self.hits.get(name, ()):
@@ -321,31 +324,6 @@ def judge(reading: Reading, tokens: list[str]) -> list[Finding]:
         ]
     out.sort(key=lambda f: _RANK[f.level])
     return out
-
-
-_MINE = {"toi", "em", "minh", "tui", "nha", "chung", "ta", "my", "our"}
-_YOUNG = {"con", "chau", "em", "be", "ban", "thang", "co", "cau", "dua"}
-_RELATIVES = {
-    "daughter", "son", "child", "kid", "niece", "nephew", "brother", "sister", "student",
-    "class", "cousin", "grandson", "granddaughter", "friend", "neighbour", "neighbor",
-}  # fmt: skip
-
-
-def specific_person(tokens: list[str]) -> bool:
-    """The tip speaks of a particular person ("con tôi", "bé 5 tuổi", "em bị"), not a topic."""
-    for i in range(len(tokens) - 1):
-        first, second = tokens[i], tokens[i + 1]
-        if first in _YOUNG and (second in _MINE or second in {"gai", "trai", "be", "nho"}):
-            return True
-        if first in {"em", "toi", "minh", "tui", "i"} and second in {"bi", "dang", "was", "am"}:
-            return True
-        if first.isdigit() and second in {"tuoi", "t", "thang", "years", "year", "yo"}:
-            return True
-        if first in {"my", "our", "his", "her"} and second in _RELATIVES:
-            return True
-        if first in {"m", "f", "around", "aged", "age"} and second.isdigit():
-            return True
-    return False
 
 
 def strong_now(finding: Finding) -> bool:

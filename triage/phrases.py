@@ -17,7 +17,10 @@ from triage.text import fold, strip_diacritics
 GAP = "~"
 MAX_GAP = 3
 MAX_WORD = 30
-_WORD = re.compile(r"[a-z0-9]+|[.,;:!?()\n]")
+# Laughter written as marks ("=))", ":)))", "🤣", "😂") is a word of its own: "haha".
+_LAUGH = "[=:;]\\)\\)+|[\U0001f602\U0001f923\U0001f606\U0001f639]"
+LAUGH = "haha"
+_WORD = re.compile(rf"{_LAUGH}|[a-z0-9]+|[.,;:!?()\n]")
 BREAK = "|"  # stands for punctuation: no phrase matches across it
 _REPEAT = re.compile(r"([a-z])\1+")
 
@@ -40,41 +43,33 @@ def tokens_and_spans(
     folded = _aligned_fold(text)
     if folded is None:  # a rare character that changes length when folded: no quoting
         folded = fold(text)
-    positions: list[int] | None = None
-    if _REPEAT.search(folded):
-        # Squeeze held-down letters once, remembering where each kept letter came from.
-        kept: list[str] = []
-        positions = []
-        previous = ""
-        for index, char in enumerate(folded):
-            if char == previous and char.isalpha():
-                continue
-            kept.append(char)
-            positions.append(index)
-            previous = char
-        folded = "".join(kept)
-        positions.append(len(text))
+    # Held-down letters are squeezed word by word ("cuuuu" -> "cu"); a word's span stays
+    # the letters as written.
+    squeeze = _REPEAT.search(folded) is not None
     tokens: list[str] = []
     spans: list[tuple[int, int]] = []
     for match in _WORD.finditer(folded):
         word = match.group()
-        if not word[0].isalnum():
+        if len(word) > 1 and not word[0].isalnum() or word[0] > "~":
+            word = LAUGH
+        elif not word[0].isalnum():
             if tokens and tokens[-1] != BREAK:
                 tokens.append(BREAK)
-                start, end = match.span()
-                if positions is not None:  # where the mark stands in the text as written
-                    start, end = positions[start], positions[end]
-                spans.append((start, end))
+                spans.append(match.span())
             continue
+        elif squeeze:
+            word = _REPEAT.sub(r"\1", word)
         if len(word) > MAX_WORD:
             continue  # not a word: a run of letters, a link
-        start, end = match.span()
-        if positions is not None:
-            start, end = positions[start], positions[end]
+        span = match.span()
         expanded = teencode.get(word)
-        parts = [word] if expanded is None else expanded.split()
-        tokens.extend(parts)
-        spans.extend([(start, end)] * len(parts))
+        if expanded is None:
+            tokens.append(word)
+            spans.append(span)
+        else:
+            parts = expanded.split()
+            tokens.extend(parts)
+            spans.extend([span] * len(parts))
     return tokens, spans
 
 
@@ -93,6 +88,7 @@ class PhraseIndex:
         self.teencode = {_REPEAT.sub(r"\1", k): _REPEAT.sub(r"\1", v) for k, v in teencode.items()}
         self.phrases: list[Phrase] = []
         self._ids: dict[tuple[str, ...], int] = {}
+        self._plain: list[list[str] | None] = []  # a phrase without a gap, as a list
         # first token -> second token (None: a one-word phrase) -> phrase ids: a common
         # first word ("bi", "cho") then only brings the phrases that can go on from there.
         self._by_prefix: dict[str, dict[str | None, list[int]]] = defaultdict(
@@ -117,6 +113,7 @@ class PhraseIndex:
             return self._ids[key]
         phrase_id = len(self.phrases)
         self.phrases.append(Phrase(str(text), key))
+        self._plain.append(None if GAP in key else list(key))
         self._ids[key] = phrase_id
         self._by_prefix[key[0]][key[1] if len(key) > 1 else None].append(phrase_id)
         return phrase_id
@@ -135,7 +132,13 @@ class PhraseIndex:
                 candidates.append(by_second.get(second))
             for group in candidates:
                 for phrase_id in group or ():
-                    end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                    plain = self._plain[phrase_id]
+                    if plain is None:  # a phrase with a gap
+                        end = _match(self.phrases[phrase_id].tokens, tokens, 1, start + 1)
+                    elif tokens[start : start + len(plain)] == plain:
+                        end = start + len(plain)
+                    else:
+                        continue
                     if end is not None:
                         found[phrase_id].append((start, end))
         return found

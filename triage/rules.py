@@ -87,6 +87,7 @@ class SignalSpec(BaseModel):
     negatable: bool = True
     prank: bool = False  # fires over harm signals: the tip itself says it is not real
     only: bool = False  # fires only when the text says nothing else
+    review: bool = False  # its level is provisional: a person reads the tip
     says: str | None = None  # what the signal means, in Vietnamese, for the reason
     says_en: str | None = None
 
