@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.conftest import REPO
 from triage import Level, classify, load_rules
 from triage.model import ModelError, encode_weights, load_model, parse_model
+from triage.second_opinion import MODEL_RAISE, MODEL_RAISE_P1
 
 SHIPPED = REPO / "config" / "triage" / "model.json"
 TRIAGE_DATA = REPO / "tests" / "data" / "triage"
@@ -127,13 +128,14 @@ def test_the_model_may_raise_and_says_so_with_its_words(rules) -> None:  # type:
 
 
 def test_the_model_needs_more_for_a_p1_than_for_a_review(rules) -> None:  # type: ignore[no-untyped-def]
-    """Under 55% a P1 reading raises to P2 and asks for a review; a question about a subject
+    """Under MODEL_RAISE_P1 a P1 reading only asks for a review; a question about a subject
     or a tip its writer calls not urgent gets no P1 from the model however sure it is."""
-    for bias, level in ((1.4, Level.P2), (2.0, Level.P1)):  # P1 at about 47% and 61%
+    assert MODEL_RAISE_P1 >= MODEL_RAISE
+    for bias, is_p1 in ((1.0, False), (1.4, True)):  # P1 at about 37% and 47%
         document = _tiny({"P1": bias, "P2": 0.5}, word="w:banh")
         with_model = replace(rules, model=parse_model(document))
         result = classify("hom nay an banh mi ngon lam", rules=with_model)
-        assert result.level == level and result.needs_review
+        assert (result.level == Level.P1) == is_p1 and result.needs_review
     sure = replace(rules, model=parse_model(_tiny({"P1": 4.0})))
     for text in ("cho hoi gia banh mi bao nhieu", "em bị mắng nhưng không gấp đâu ạ"):
         result = classify(text, rules=sure)
