@@ -6,11 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.base import Channel
-from intake.pipeline.alerts import SMS_CHARACTERS, gsm
 from intake.pipeline.context import Services
-from intake.pipeline.deliver import NewAlert, queue_alerts
 from intake.pipeline.directory_cache import unit_record
+from intake.pipeline.outbox import alert_to, queue_alerts
 from intake.store.jobs import ClaimedJob
 from intake.store.models import Assignment, InboxItem, Incident, Message, Status
 
@@ -26,11 +24,6 @@ def update_text(incident: Incident, message: Message, services: Services) -> str
         f"Người báo bổ sung: {message.text[:UPDATE_CHARS]}\n"
         f"Console: {link}"
     )
-
-
-def _for_channel(text: str, channel: str) -> str:
-    """SMS gets the two-segment GSM form."""
-    return gsm(text)[:SMS_CHARACTERS] if channel == Channel.SMS else text
 
 
 def send_follow_ups(
@@ -61,23 +54,18 @@ def send_follow_ups(
     updates = []
     for assignment in assignments:
         unit = unit_record(assignment.unit)
-        contacts = unit.contacts(services.routing.channel_order)
-        if not contacts:
-            continue
-        channel, recipient = contacts[0]
         for message, stored_at in later:
             if stored_at <= assignment.created_at:
                 continue
-            updates.append(
-                NewAlert(
-                    incident.reference,
-                    incident.id,
-                    unit.id,
-                    Channel(channel),
-                    recipient,
-                    _for_channel(update_text(incident, message, services), channel),
-                    0,
-                    key=f"update/{message.id}",
-                )
+            alert = alert_to(
+                unit,
+                services.routing.channel_order,
+                reference=incident.reference,
+                incident_id=incident.id,
+                text=update_text(incident, message, services),
+                step=0,
+                key=f"update/{message.id}",
             )
+            if alert is not None:
+                updates.append(alert)
     return len(queue_alerts(session=session, alerts=updates, handoff=handoff))
