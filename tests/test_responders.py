@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from intake.pipeline.responders import read_outcome
 from intake.store.models import Assignment, Event, InboxItem, Incident, Job, Message, utcnow
-from tests.telegram_wiring import TIP, drain, post_update, tip_update
+from tests.fakes.telegram import press
+from tests.telegram_wiring import TIP, drain, post_as_telegram, post_update, tip_update
 
 POLICE_CHAT, SOCIAL_CHAT = -1009991158351, -1009991158352
 
@@ -238,3 +239,54 @@ def test_alerts_say_it_in_words_and_sms_fits_two_segments(wired) -> None:  # typ
     assert len(sms) <= SMS_CHARACTERS and sms.isascii()
     assert not set(sms) & set("[]{}~^\\|`")  # GSM-7 basic alphabet: one character each
     assert reference in sms and f"OK {reference}" in sms and "/console/incidents/" in sms
+
+
+def test_outcome_buttons_on_the_alert_record_the_units_outcome(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700108)
+    (alert,) = [c for c in recorder.named("sendMessage") if str(c["chat_id"]) == str(POLICE_CHAT)]
+    labels = [b["text"] for row in alert["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [
+        "Đã nhận",
+        "Đang xác minh",
+        "Đã đến nơi",
+        "Đã xử lý",
+        "Không xác minh được",
+        "Chuyển cơ quan khác",
+    ]
+    answer = post_as_telegram(
+        client, recorder, press(recorder, POLICE_CHAT, "Đã đến nơi", update_id=30)
+    )
+    assert json.loads(answer.text)["method"] == "answerCallbackQuery"
+    (answered,) = recorder.named("answerCallbackQuery")
+    assert answered["failed"] is None and reference in answered["text"]
+    drain(services)
+    assert _incidents(services) == 1
+    with services.db.reader() as session:
+        outcome = session.scalars(select(Event).where(Event.action == "unit_outcome")).one()
+        assert outcome.detail == {"unit_id": "cp-15835", "outcome": "on_site"}
+        assert outcome.actor == "unit:cp-15835"
+        police, social = (
+            session.scalars(select(Assignment).where(Assignment.unit_id == unit)).one()
+            for unit in ("cp-15835", "sw-15835")
+        )
+        assert police.acknowledged_at is not None and police.acknowledged_via == "telegram"
+        assert social.acknowledged_at is None  # the other unit still escalates
+        incident = session.scalars(select(Incident)).one()
+        assert incident.status == "acknowledged"  # not closed by a unit
+
+
+def test_a_button_pressed_outside_the_units_chat_records_nothing(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    _report(services, client, chat=700109)
+    pressed = press(recorder, POLICE_CHAT, "Đã xử lý", update_id=31)
+    pressed["callback_query"]["message"]["chat"]["id"] = 700109  # type: ignore[index]
+    post_as_telegram(client, recorder, pressed)  # the tipster's chat: not the unit's
+    drain(services)
+    assert _incidents(services) == 1
+    with services.db.reader() as session:
+        assert session.scalars(select(Event).where(Event.action == "unit_outcome")).all() == []
+        acked = session.scalars(select(Assignment).where(Assignment.acknowledged_at.is_not(None)))
+        assert acked.all() == []
+        texts = session.scalars(select(Message.text).where(Message.direction == "in")).all()
+        assert len(texts) == 1  # nothing joined the tipster's conversation either

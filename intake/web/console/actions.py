@@ -15,6 +15,7 @@ from intake.pipeline.deliver import queue_reply
 from intake.pipeline.feedback import overrule_level
 from intake.pipeline.incidents import TransitionError, change_status
 from intake.pipeline.merge import merge_into
+from intake.pipeline.responders import record_outcome
 from intake.pipeline.route import route_incident, withdraw_elsewhere
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
@@ -172,16 +173,14 @@ def _act(
         _unit_assignments(session, incident, user, unit_id or "")
         if form.get("outcome") not in OUTCOMES:
             raise ValueError("choose the outcome")
-        add_event(
+        record_outcome(
             session=session,
             incident=incident,
+            unit_id=unit_id or "",
+            outcome=form["outcome"],
+            note=form.get("text", "").strip(),
             actor=actor,
-            action="unit_outcome",
-            detail={
-                "unit_id": unit_id,
-                "outcome": form["outcome"],
-                "text": form.get("text", "")[:2000],
-            },
+            via="console" if user.role in UNIT_ROLES else "phone",
         )
     elif action == "duplicate":
         _mark_duplicate(session, services, incident, user, form, actor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from channels.prompts import UNIT_OUTCOMES
+
 EN: dict[str, str] = {
     "Cần địa điểm": "Needs location",
     "Báo cáo định kỳ: ": "Periodic report: ",
@@ -330,8 +332,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cancelled": ("Đã hủy", "Cancelled"),
     },
     "outcome": {
-        "handled": ("Đã xử lý tại chỗ", "Handled on site"),
-        "referred": ("Đã chuyển cơ quan khác", "Referred elsewhere"),
+        **UNIT_OUTCOMES,
+        # reported from the console before units reported their own outcomes
         "not_found": ("Không xác minh được", "Could not be verified"),
         "no_action": ("Không cần can thiệp", "No action needed"),
     },
