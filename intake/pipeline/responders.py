@@ -103,6 +103,7 @@ def take_unit_message(
         _mark(session, inbox_id, "unit_unmatched", None)
         log.info("inbox item %s: a unit's message names none of its incidents", inbox_id)
         return None
+    outcome: str | None
     if BUTTON in message.extra:
         outcome, note = message.extra[BUTTON], ""
     elif message.kind == MessageKind.ACK:
@@ -110,7 +111,7 @@ def take_unit_message(
     else:
         outcome, note = read_outcome(text)
     actor = f"unit:{unit.id}"
-    if outcome in UNIT_OUTCOMES:
+    if outcome is not None and outcome in UNIT_OUTCOMES:
         record_outcome(
             session=session,
             incident=incident,
