@@ -290,3 +290,46 @@ def test_a_button_pressed_outside_the_units_chat_records_nothing(wired) -> None:
         assert acked.all() == []
         texts = session.scalars(select(Message.text).where(Message.direction == "in")).all()
         assert len(texts) == 1  # nothing joined the tipster's conversation either
+
+
+def test_the_operators_summary_reaches_the_units_already_alerted(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import Role
+    from tests.test_console import PASSWORD, csrf, sign_in, version
+
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700110)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+        incident_id = session.scalars(select(Incident.id)).one()
+    client.base_url = "https://testserver"  # the console's cookies are for https
+    sign_in(client, "lan")
+    url = f"/console/incidents/{incident_id}"
+    summary = "Đã gọi lại người báo: cháu 9 tuổi, mẹ đi làm xa, bố hay say rượu"
+    for text, to_units in (("chỉ nội bộ: gọi lại sau 17h", False), (summary, True)):
+        page = client.get(url).text
+        form = {"csrf": csrf(page), "version": version(page), "action": "note", "text": text}
+        posted = client.post(url + "/act", data={**form, "to_units": "1"} if to_units else form)
+        assert posted.status_code == 200
+    drain(services)
+    updates = [c for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
+    assert sorted(str(c["chat_id"]) for c in updates) == sorted(
+        [str(POLICE_CHAT), str(SOCIAL_CHAT)]
+    )
+    assert all(
+        reference in c["text"] and f"Tổng đài 111 tóm tắt: {summary}" in c["text"] for c in updates
+    )
+    assert not any("chỉ nội bộ" in c["text"] for c in recorder.named("sendMessage"))
+    with services.db.reader() as session:
+        notes = session.scalars(select(Event).where(Event.action == "note").order_by(Event.id))
+        assert [n.detail.get("to_units") for n in notes] == [None, ["cp-15835", "sw-15835"]]
+
+
+def test_a_follow_up_reaches_the_units_without_the_tipsters_number(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    _report(services, client, chat=700111)
+    post_update(client, tip_update(40, 700111, "goi lai cho em so 0912 345 678, ong ay da ve"))
+    drain(services)
+    updates = [c["text"] for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
+    assert len(updates) == 2 and all("ong ay da ve" in t for t in updates)
+    assert not any("345 678" in t for t in updates)  # no consent to share: masked

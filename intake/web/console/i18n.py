@@ -18,6 +18,7 @@ EN: dict[str, str] = {
     "Gửi trả lời": "Send reply",
     "Hàng chờ": "Queue",
     "Hạn xác nhận": "Acknowledge within",
+    "gửi cho đơn vị": "send to the units",
     "Hội thoại": "Conversation",
     "Không có sự việc nào đang mở.": "No open incidents.",
     "Kênh": "Channel",
