@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -333,3 +334,30 @@ def test_a_follow_up_reaches_the_units_without_the_tipsters_number(wired) -> Non
     updates = [c["text"] for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
     assert len(updates) == 2 and all("ong ay da ve" in t for t in updates)
     assert not any("345 678" in t for t in updates)  # no consent to share: masked
+
+
+def test_the_queue_names_the_silent_unit_after_another_acknowledged(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import Role
+    from tests.test_console import PASSWORD, sign_in
+
+    services, client, _ = wired
+    reference = _report(services, client, chat=700112)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+    client.base_url = "https://testserver"
+    sign_in(client, "lan")
+
+    def shown() -> str:
+        return re.sub(r"<[^>]+>", "", client.get("/console/queue").text)
+
+    assert re.search(r"Xã Thiệu Trung chưa xác nhận \(\+1\), còn 0:1\d", shown())
+    post_update(client, _group_message(41, POLICE_CHAT, f"OK {reference}"))
+    drain(services)
+    rows = shown()
+    assert re.search(r"\[DEMO\] Cán bộ xã hội Xã Thiệu Trung chưa xác nhận, còn 0:1\d", rows)
+    assert "Công an Xã Thiệu Trung chưa xác nhận" not in rows
+    with services.db.writer() as session:  # its deadline passes
+        for assignment in session.scalars(select(Assignment)):
+            assignment.created_at -= timedelta(minutes=22)
+    assert re.search(r"Cán bộ xã hội Xã Thiệu Trung chưa xác nhận, quá 0:0\d", shown())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
+from intake.pipeline.acknowledge import Silent, silent_units
 from intake.pipeline.context import Services
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES
@@ -55,6 +57,28 @@ def _filters(params: dict[str, str]) -> dict[str, Any]:
     return checked
 
 
+def _deadline(
+    services: Services, incident: Incident, silent: Silent | None, acked: bool, now: datetime
+) -> dict[str, Any]:
+    """The deadline column: the unit that has not acknowledged and was due first (even
+    when another one has acknowledged), or, before any unit is alerted, the incident's."""
+    deadline = services.routing.ack_deadline(incident.level)
+    if silent is not None:
+        due, unit, others = silent.due, silent.unit_name, silent.others
+    elif deadline is not None and not acked:
+        due, unit, others = incident.received_at + deadline, None, 0
+    else:
+        return {"due": None, "sla_minutes": None, "silent_unit": None, "silent_others": 0}
+    minutes = int((due - now).total_seconds() // 60)
+    return {
+        "due": due.isoformat(),
+        "sla_minutes": minutes,
+        "left": f"{abs(minutes) // 60}:{abs(minutes) % 60:02d}",
+        "silent_unit": unit,
+        "silent_others": others,
+    }
+
+
 def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[str, Any]]:
     """Open incidents by level then age, with the filters of the page."""
     filters = _filters(params)
@@ -74,7 +98,9 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
     rows = []
     now = utcnow()
     with services.db.writer() as session:
-        for incident in session.scalars(query).unique():
+        incidents = list(session.scalars(query).unique())
+        silent = silent_units(session, incidents, services.routing.ack_deadline)
+        for incident in incidents:
             acked = session.scalar(
                 select(func.count())
                 .select_from(Assignment)
@@ -82,12 +108,6 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
                     Assignment.incident_id == incident.id, Assignment.acknowledged_at.is_not(None)
                 )
             )
-            deadline = services.routing.ack_deadline(incident.level)
-            remaining = None
-            due = None
-            if deadline is not None and not acked:
-                remaining = int((incident.received_at + deadline - now).total_seconds() // 60)
-                due = (incident.received_at + deadline).isoformat()
             rows.append(
                 {
                     "incident": incident,
@@ -95,9 +115,8 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
                         incident.ward_code, incident.province_code
                     ),
                     "waiting": int((now - incident.received_at).total_seconds() // 60),
-                    "sla_minutes": remaining,
-                    "due": due,
                     "acked": bool(acked),
+                    **_deadline(services, incident, silent.get(incident.id), bool(acked), now),
                 }
             )
         # Who saw which incidents in a list is kept, as for a single incident's page.
