@@ -361,3 +361,47 @@ def test_the_queue_names_the_silent_unit_after_another_acknowledged(wired) -> No
         for assignment in session.scalars(select(Assignment)):
             assignment.created_at -= timedelta(minutes=22)
     assert re.search(r"Cán bộ xã hội Xã Thiệu Trung chưa xác nhận, quá 0:0\d", shown())
+
+
+def test_unit_messages_nobody_matched_wait_for_an_operator(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import AuditEntry, Role
+    from tests.test_console import PASSWORD, csrf, sign_in
+
+    services, client, _ = wired
+    post_update(client, _group_message(50, POLICE_CHAT, "Đã xử lý xong vụ ở thôn 3"))
+    post_update(client, _group_message(51, SOCIAL_CHAT, "Nhầm nhóm, xin bỏ qua"))
+    drain(services)
+    reference = _report(services, client, chat=700113)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+        first, second = session.scalars(
+            select(InboxItem.id).where(InboxItem.state == "unit_unmatched").order_by(InboxItem.id)
+        ).all()
+    client.base_url = "https://testserver"
+    sign_in(client, "lan")
+    assert "2 tin chờ xử lý" in client.get("/console/").text
+    page = client.get("/console/inbox").text
+    assert "Đã xử lý xong vụ ở thôn 3" in page and "[DEMO] Công an Xã Thiệu Trung" in page
+    token = csrf(page)
+    attached = client.post(
+        f"/console/inbox/{first}", data={"csrf": token, "do": "attach", "reference": reference}
+    )
+    assert f"Đã gắn vào {reference}" in attached.text
+    client.post(f"/console/inbox/{second}", data={"csrf": token, "do": "dismiss"})
+    again = client.post(f"/console/inbox/{second}", data={"csrf": token, "do": "dismiss"})
+    assert again.status_code == 404  # decided already
+    assert "Không có tin nào chờ xử lý." in client.get("/console/inbox").text
+    assert "tin chờ xử lý</a>" not in client.get("/console/").text
+    with services.db.reader() as session:
+        outcome = session.scalars(select(Event).where(Event.action == "unit_outcome")).one()
+        assert outcome.detail == {
+            "unit_id": "cp-15835",
+            "outcome": "handled",
+            "text": "xong vụ ở thôn 3",
+        }
+        assert session.scalars(select(Event.action).where(Event.action == "message_attached")).one()
+        states = dict(session.execute(select(InboxItem.id, InboxItem.state)).all())
+        assert (states[first], states[second]) == ("unit_message", "dismissed")
+        audited = session.scalars(select(AuditEntry.action).where(AuditEntry.username == "lan"))
+        assert {"inbox_view", "inbox_attach", "inbox_dismiss"} <= set(audited)

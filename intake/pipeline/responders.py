@@ -92,13 +92,19 @@ def _incident_for(session: Session, unit: Unit, reference: str | None) -> Incide
 
 
 def take_unit_message(
-    *, session: Session, unit: Unit, message: InboundMessage, inbox_id: int
+    *,
+    session: Session,
+    unit: Unit,
+    message: InboundMessage,
+    inbox_id: int,
+    incident: Incident | None = None,
 ) -> Incident | None:
-    """Attach a unit's message to its incident: acknowledgement, outcome or update.
-    A message that names no incident of the unit waits for an operator (`unit_unmatched`)."""
+    """Attach a unit's message to its incident (or to `incident`, an operator's choice):
+    acknowledgement, outcome or update. A message that names no incident of the unit
+    waits for an operator (`unit_unmatched`, intake/pipeline/unmatched.py)."""
     text = message.text or ""
     named = message.ack_reference or (found.group(0) if (found := REFERENCE.search(text)) else None)
-    incident = _incident_for(session, unit, named)
+    incident = incident or _incident_for(session, unit, named)
     if incident is None:
         _mark(session, inbox_id, "unit_unmatched", None)
         log.info("inbox item %s: a unit's message names none of its incidents", inbox_id)

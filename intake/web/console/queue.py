@@ -14,9 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from intake.pipeline.acknowledge import Silent, silent_units
 from intake.pipeline.context import Services
+from intake.pipeline.unmatched import count_waiting
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES
 from intake.store.models import OPEN_STATUSES, Assignment, Incident, Status, User, utcnow
+from intake.web import permissions
 from intake.web.console.render import int_param, render, services_of, user_of
 from intake.web.console.session import NotSignedIn, current_user
 
@@ -133,12 +135,20 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
 def queue_page(request: Request) -> HTMLResponse:
     user = user_of(request)
     params = {k: v[:64] for k, v in request.query_params.items()}
-    rows = _queue(services_of(request), user, params)
+    services = services_of(request)
+    rows = _queue(services, user, params)
+    with services.db.reader() as session:
+        waiting = (
+            count_waiting(session)
+            if permissions.allowed(user.role, permissions.Action.INBOX)
+            else 0
+        )
     return render(
         request,
         "queue.html",
         user,
         rows=rows,
+        waiting=waiting,
         params=params,
         levels=LEVELS,
         statuses=[str(s) for s in OPEN_STATUSES],
