@@ -116,14 +116,5 @@ def _resend_next_channel(
         body = alert_text(incident=incident, services=services, session=session, compact=compact)
         return ("NHAC LAI: " if compact else "[NHẮC LẠI / REMINDER] ") + body
 
-    alert = alert_to(
-        unit,
-        services.routing.channel_order,
-        reference=incident.reference,
-        incident_id=incident.id,
-        text=reminder,
-        step=step,
-        nth=step,
-    )
-    if alert is not None:
+    if (alert := alert_to(services, incident, unit, reminder, step=step, nth=step)) is not None:
         queue_alerts(session=session, alerts=[alert])

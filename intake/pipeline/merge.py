@@ -88,11 +88,10 @@ def _stand_down(
     for assignment in assignments:
         jobs.cancel(session=session, kind="escalate", key=escalation_key(assignment.id))
         notice = alert_to(
+            services,
+            duplicate,
             unit_record(assignment.unit),
-            services.routing.channel_order,
-            reference=duplicate.reference,
-            incident_id=duplicate.id,
-            text=merged_text(duplicate, survivor),
+            merged_text(duplicate, survivor),
             step=0,
             key=f"merged/{survivor.id}",
         )

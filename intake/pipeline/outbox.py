@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from channels.base import Channel
 from intake.pipeline.alerts import SMS_CHARACTERS, gsm
+from intake.pipeline.context import Services
 from intake.store import jobs
 from intake.store.db import built_once
 from intake.store.jobs import ClaimedJob
-from intake.store.models import Alert, utcnow
+from intake.store.models import Alert, Incident, utcnow
 from routing.plan import UnitRecord
 
 ALERTS = cast(Table, Alert.__table__)
@@ -41,19 +42,19 @@ class NewAlert:
 
 
 def alert_to(
+    services: Services,
+    incident: Incident,
     unit: UnitRecord,
-    channel_order: Sequence[str],
-    *,
-    reference: str,
-    incident_id: int,
     text: str | Callable[[Channel], str],
+    *,
     step: int,
     key: str | None = None,
     nth: int = 0,
 ) -> NewAlert | None:
-    """The alert to a unit on its first contact (or the `nth`, round its list), in the
-    form its channel carries (SMS: two GSM segments); None for a unit with no contact."""
-    contacts = unit.contacts(channel_order)
+    """The alert about `incident` to a unit on its first contact (or the `nth`, round its
+    list), in the form its channel carries (SMS: two GSM segments); None for a unit with
+    no contact."""
+    contacts = unit.contacts(services.routing.channel_order)
     if not contacts:
         return None
     name, recipient = contacts[nth % len(contacts)]
@@ -61,7 +62,9 @@ def alert_to(
     body = text(channel) if callable(text) else text
     if channel == Channel.SMS:
         body = gsm(body)[:SMS_CHARACTERS]
-    return NewAlert(reference, incident_id, unit.id, channel, recipient, body, step, key=key)
+    return NewAlert(
+        incident.reference, incident.id, unit.id, channel, recipient, body, step, key=key
+    )
 
 
 def queue_alert(

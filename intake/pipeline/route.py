@@ -149,15 +149,7 @@ def assign_many(
     timers: list[tuple[str, str, datetime]] = []
     events: list[dict[str, object]] = []
     for (unit, reason), assignment_id in zip(targets, assignment_ids, strict=True):
-        alert = alert_to(
-            unit,
-            services.routing.channel_order,
-            reference=incident.reference,
-            incident_id=incident.id,
-            text=text_for,
-            step=step,
-        )
-        if alert is not None:
+        if (alert := alert_to(services, incident, unit, text_for, step=step)) is not None:
             alerts.append(alert)
         else:
             events.append({"unit_id": unit.id, "action": "unit_unreachable"})

@@ -37,15 +37,7 @@ def _to_alerted_units(
     """The update `text` for each of these units, once each by `key`."""
     updates = []
     for assignment in assignments:
-        alert = alert_to(
-            unit_record(assignment.unit),
-            services.routing.channel_order,
-            reference=incident.reference,
-            incident_id=incident.id,
-            text=text,
-            step=0,
-            key=key,
-        )
+        alert = alert_to(services, incident, unit_record(assignment.unit), text, step=0, key=key)
         if alert is not None:
             updates.append(alert)
     return updates
