@@ -213,6 +213,7 @@ def test_a_merge_moves_messages_tells_units_and_stops_escalation(wired) -> None:
         assert {"merged_into", "merged_from"} <= actions
     notices = [c for c in recorder.named("sendMessage") if "ĐÃ GỘP" in c["text"]]
     assert len(notices) == 2 and all(first in c["text"] for c in notices)
+    assert not any(c.get("reply_markup") for c in notices)  # nothing to answer about it
     # The duplicate's tipster writes again: it joins the incident that goes on.
     post_update(client, tip_update(21, 700106, "ong ta lai den"))
     drain(services)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from channels.base import Channel, OutboundMessage, SendError
 from channels.registry import alert_channels, spec_of
 from intake.pipeline.context import Services
-from intake.pipeline.outbox import queue_alert
+from intake.pipeline.outbox import answerable, queue_alert
 from intake.store import jobs
 from intake.store.jobs import ClaimedJob
 from intake.store.models import Alert, Event, Incident, Message, Tipster, Unit, utcnow
@@ -106,7 +106,7 @@ def deliver_alerts(services: Services, batch: list[ClaimedJob]) -> None:
                     channel=Channel(alert.channel),
                     recipient=alert.recipient,
                     text=alert.text,
-                    ack_reference=alert.idempotency_key.split("/")[0],
+                    ack_reference=answerable(alert.idempotency_key),
                     idempotency_key=alert.idempotency_key,
                 ),
                 alert.incident_id,

@@ -41,6 +41,13 @@ class NewAlert:
         return f"{self.incident_reference}/{self.unit_id}/{self.channel}/{last}"
 
 
+def answerable(idempotency_key: str) -> str | None:
+    """The reference a unit answers about (the outcome buttons carry it), or None for a
+    merge notice: its reference is the one no longer followed."""
+    reference, _, rest = idempotency_key.partition("/")
+    return None if "/merged/" in f"/{rest}" else reference
+
+
 def alert_to(
     services: Services,
     incident: Incident,
