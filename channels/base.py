@@ -40,6 +40,12 @@ class MessageKind(StrEnum):
     EVENT = "event"  # follow, unfollow, delivery receipts: stored, not an incident
 
 
+# The `extra` key of a button a responder pressed on an alert (an EVENT carrying the
+# outcome code, with the alert's reference as `ack_reference`): only a unit's own chat
+# gives it a meaning, so from anyone else it stays an event, never a tip.
+BUTTON = "button"
+
+
 @dataclass(frozen=True)
 class RawRequest:
     """An HTTP request as the provider sent it, before anything is trusted."""
@@ -111,7 +117,7 @@ class OutboundMessage:
     channel: Channel
     recipient: str  # chat id, Zalo user id or E.164 phone number
     text: str
-    ack_reference: str | None = None  # adds an "acknowledge" action carrying this reference
+    ack_reference: str | None = None  # adds the outcome buttons carrying this reference
     idempotency_key: str | None = None
 
 

@@ -41,3 +41,15 @@ def ack_reference(text: str) -> str | None:
     """The incident reference in a responder's reply such as "OK 111-2607-0042"."""
     match = _ACK.match(text or "")
     return match.group(1) if match else None
+
+
+# What a unit can report about an alert, by button or as the first words of a reply:
+# code -> (Vietnamese, English). The incident closes only when the hotline decides.
+UNIT_OUTCOMES: dict[str, tuple[str, str]] = {
+    "received": ("Đã nhận", "Received"),
+    "verifying": ("Đang xác minh", "Verifying"),
+    "on_site": ("Đã đến nơi", "On site"),
+    "handled": ("Đã xử lý", "Handled"),
+    "unverified": ("Không xác minh được", "Could not verify"),
+    "referred": ("Chuyển cơ quan khác", "Referred elsewhere"),
+}

@@ -3,7 +3,7 @@
 Updates are checked with the secret token Telegram sends (constant time), parsed with
 PTB's `Update.de_json`, and deduplicated on `update_id`. Answers that need no state ride
 on the webhook response itself (the Bot API allows one method call there): /start and
-/help texts, the answer to an alert button, the reference of a new report.
+/help texts, the answer to an alert's outcome button, the reference of a new report.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from channels.base import (
+    BUTTON,
     Attachment,
     Channel,
     ChannelAdapter,
@@ -33,13 +34,13 @@ from channels.base import (
     SignatureError,
     WebhookReply,
 )
-from channels.prompts import HELP, RECEIVED, UNSUPPORTED, WELCOME, ack_reference
+from channels.prompts import HELP, RECEIVED, UNIT_OUTCOMES, UNSUPPORTED, WELCOME, ack_reference
 from channels.registry import ChannelConfig, ChannelSpec, register
 from channels.telegram_request import AiohttpRequest
 
 TELEGRAM_API = "https://api.telegram.org"
-ACK_PREFIX = "ack:"
-ACK_BUTTON = "Đã nhận / Acknowledge"
+ACK_PREFIX = "ack:"  # the one button of alerts sent before the outcome buttons
+BUTTONS_PER_ROW = 2
 SEND_CONCURRENCY = 8  # connections to the Bot API (intake.pipeline.deliver sends 8 at a time)
 
 
@@ -48,6 +49,25 @@ def _method(name: str, **fields: Any) -> WebhookReply:
     return WebhookReply(
         200, "application/json", json.dumps({"method": name, **fields}, ensure_ascii=False)
     )
+
+
+def outcome_keyboard(reference: str) -> InlineKeyboardMarkup:
+    """An alert's buttons: each outcome a unit can report, carrying the reference."""
+    buttons = [
+        InlineKeyboardButton(vietnamese, callback_data=f"{code}:{reference}"[:64])
+        for code, (vietnamese, _) in UNIT_OUTCOMES.items()
+    ]
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(rows)
+
+
+def read_button(data: str) -> tuple[str, str] | None:
+    """(outcome, reference) of a button's callback data, or None for data not ours."""
+    code, _, reference = data.partition(":")
+    code = "received" if code + ":" == ACK_PREFIX else code
+    if code not in UNIT_OUTCOMES or ack_reference(f"ok {reference}") != reference:
+        return None
+    return code, reference
 
 
 class TelegramAdapter(ChannelAdapter):
@@ -162,25 +182,29 @@ class TelegramAdapter(ChannelAdapter):
         return ParsedRequest((inbound,))
 
     def _callback(self, update: Update, update_id: str) -> ParsedRequest:
+        """A button pressed on an alert: the outcome it carries, from the chat it was
+        pressed in (the unit's group or private chat), answered on the webhook reply."""
         query = update.callback_query
         assert query is not None
-        data = query.data or ""
         chat = query.message.chat.id if query.message is not None else query.from_user.id
-        reference = data[len(ACK_PREFIX) :] if data.startswith(ACK_PREFIX) else None
-        ack = self._message(
+        pressed = read_button(query.data or "")
+        outcome, reference = pressed if pressed else (None, None)
+        event = self._message(
             update_id,
             str(chat),
-            MessageKind.ACK if reference else MessageKind.EVENT,
-            text=data,
+            MessageKind.EVENT,
+            text=UNIT_OUTCOMES[outcome][0] if outcome else "",
             ack_reference=reference,
             sender_name=query.from_user.full_name,
+            extra={BUTTON: outcome} if outcome else {},
         )
-        answer = _method(
-            "answerCallbackQuery",
-            callback_query_id=query.id,
-            text="Đã ghi nhận xác nhận / Acknowledged" if reference else "",
+        said = (
+            f"Tổng đài 111 đã ghi nhận: {UNIT_OUTCOMES[outcome][0]} ({reference})"
+            if outcome
+            else ""
         )
-        return ParsedRequest((ack,), answer)
+        answer = _method("answerCallbackQuery", callback_query_id=query.id, text=said)
+        return ParsedRequest((event,), answer)
 
     @staticmethod
     def _message(update_id: str, chat_id: str, kind: MessageKind, **fields: Any) -> InboundMessage:
@@ -216,17 +240,7 @@ class TelegramAdapter(ChannelAdapter):
             await self.bot.initialize()
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        markup = None
-        if message.ack_reference:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            ACK_BUTTON, callback_data=f"{ACK_PREFIX}{message.ack_reference}"[:64]
-                        )
-                    ]
-                ]
-            )
+        markup = outcome_keyboard(message.ack_reference) if message.ack_reference else None
         try:
             await self._initialized()
             sent = await self.bot.send_message(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -25,6 +26,7 @@ TIP = "cuu em, bo em dang danh em bang gay. em o xa Thieu Trung, Thanh Hoa"
 def provider():  # type: ignore[no-untyped-def]
     recorder = Recorder()
     with serve(telegram_app(recorder, TOKEN)) as base:
+        recorder.state["base"] = base
         yield recorder, base
 
 
@@ -75,3 +77,14 @@ def tip_update(update_id: int, chat: int, text_: str) -> dict[str, object]:
 
 def drain(services) -> None:  # type: ignore[no-untyped-def]
     Worker(services).drain()
+
+
+def post_as_telegram(client: TestClient, recorder: Recorder, update: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Post an update as Telegram does, then carry out the Bot API call the webhook
+    answered with, as Telegram does (it answers a button with answerCallbackQuery)."""
+    answer = post_update(client, update)
+    if answer.status_code == 200 and answer.headers["content-type"].startswith("application/json"):
+        call = json.loads(answer.text)
+        method = call.pop("method")
+        httpx.post(f"{recorder.state['base']}/bot{TOKEN}/{method}", json=call, timeout=10)
+    return answer

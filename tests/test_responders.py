@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, select, update
 
 from intake.pipeline.responders import read_outcome
 from intake.store.models import Assignment, Event, InboxItem, Incident, Job, Message, utcnow
-from tests.telegram_wiring import TIP, drain, post_update, tip_update
+from tests.fakes.telegram import press
+from tests.telegram_wiring import TIP, drain, post_as_telegram, post_update, tip_update
 
 POLICE_CHAT, SOCIAL_CHAT = -1009991158351, -1009991158352
 
@@ -211,6 +213,7 @@ def test_a_merge_moves_messages_tells_units_and_stops_escalation(wired) -> None:
         assert {"merged_into", "merged_from"} <= actions
     notices = [c for c in recorder.named("sendMessage") if "ĐÃ GỘP" in c["text"]]
     assert len(notices) == 2 and all(first in c["text"] for c in notices)
+    assert not any(c.get("reply_markup") for c in notices)  # nothing to answer about it
     # The duplicate's tipster writes again: it joins the incident that goes on.
     post_update(client, tip_update(21, 700106, "ong ta lai den"))
     drain(services)
@@ -238,3 +241,168 @@ def test_alerts_say_it_in_words_and_sms_fits_two_segments(wired) -> None:  # typ
     assert len(sms) <= SMS_CHARACTERS and sms.isascii()
     assert not set(sms) & set("[]{}~^\\|`")  # GSM-7 basic alphabet: one character each
     assert reference in sms and f"OK {reference}" in sms and "/console/incidents/" in sms
+
+
+def test_outcome_buttons_on_the_alert_record_the_units_outcome(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700108)
+    (alert,) = [c for c in recorder.named("sendMessage") if str(c["chat_id"]) == str(POLICE_CHAT)]
+    labels = [b["text"] for row in alert["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [
+        "Đã nhận",
+        "Đang xác minh",
+        "Đã đến nơi",
+        "Đã xử lý",
+        "Không xác minh được",
+        "Chuyển cơ quan khác",
+    ]
+    answer = post_as_telegram(
+        client, recorder, press(recorder, POLICE_CHAT, "Đã đến nơi", update_id=30)
+    )
+    assert json.loads(answer.text)["method"] == "answerCallbackQuery"
+    (answered,) = recorder.named("answerCallbackQuery")
+    assert answered["failed"] is None and reference in answered["text"]
+    drain(services)
+    assert _incidents(services) == 1
+    with services.db.reader() as session:
+        outcome = session.scalars(select(Event).where(Event.action == "unit_outcome")).one()
+        assert outcome.detail == {"unit_id": "cp-15835", "outcome": "on_site"}
+        assert outcome.actor == "unit:cp-15835"
+        police, social = (
+            session.scalars(select(Assignment).where(Assignment.unit_id == unit)).one()
+            for unit in ("cp-15835", "sw-15835")
+        )
+        assert police.acknowledged_at is not None and police.acknowledged_via == "telegram"
+        assert social.acknowledged_at is None  # the other unit still escalates
+        incident = session.scalars(select(Incident)).one()
+        assert incident.status == "acknowledged"  # not closed by a unit
+
+
+def test_a_button_pressed_outside_the_units_chat_records_nothing(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    _report(services, client, chat=700109)
+    pressed = press(recorder, POLICE_CHAT, "Đã xử lý", update_id=31)
+    pressed["callback_query"]["message"]["chat"]["id"] = 700109  # type: ignore[index]
+    post_as_telegram(client, recorder, pressed)  # the tipster's chat: not the unit's
+    drain(services)
+    assert _incidents(services) == 1
+    with services.db.reader() as session:
+        assert session.scalars(select(Event).where(Event.action == "unit_outcome")).all() == []
+        acked = session.scalars(select(Assignment).where(Assignment.acknowledged_at.is_not(None)))
+        assert acked.all() == []
+        texts = session.scalars(select(Message.text).where(Message.direction == "in")).all()
+        assert len(texts) == 1  # nothing joined the tipster's conversation either
+
+
+def test_the_operators_summary_reaches_the_units_already_alerted(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import Role
+    from tests.test_console import PASSWORD, csrf, sign_in, version
+
+    services, client, recorder = wired
+    reference = _report(services, client, chat=700110)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+        incident_id = session.scalars(select(Incident.id)).one()
+    client.base_url = "https://testserver"  # the console's cookies are for https
+    sign_in(client, "lan")
+    url = f"/console/incidents/{incident_id}"
+    summary = "Đã gọi lại người báo: cháu 9 tuổi, mẹ đi làm xa, bố hay say rượu"
+    for text, to_units in (("chỉ nội bộ: gọi lại sau 17h", False), (summary, True)):
+        page = client.get(url).text
+        form = {"csrf": csrf(page), "version": version(page), "action": "note", "text": text}
+        posted = client.post(url + "/act", data={**form, "to_units": "1"} if to_units else form)
+        assert posted.status_code == 200
+    drain(services)
+    updates = [c for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
+    assert sorted(str(c["chat_id"]) for c in updates) == sorted(
+        [str(POLICE_CHAT), str(SOCIAL_CHAT)]
+    )
+    assert all(
+        reference in c["text"] and f"Tổng đài 111 tóm tắt: {summary}" in c["text"] for c in updates
+    )
+    assert not any("chỉ nội bộ" in c["text"] for c in recorder.named("sendMessage"))
+    with services.db.reader() as session:
+        notes = session.scalars(select(Event).where(Event.action == "note").order_by(Event.id))
+        assert [n.detail.get("to_units") for n in notes] == [None, ["cp-15835", "sw-15835"]]
+
+
+def test_a_follow_up_reaches_the_units_without_the_tipsters_number(wired) -> None:  # type: ignore[no-untyped-def]
+    services, client, recorder = wired
+    _report(services, client, chat=700111)
+    post_update(client, tip_update(40, 700111, "goi lai cho em so 0912 345 678, ong ay da ve"))
+    drain(services)
+    updates = [c["text"] for c in recorder.named("sendMessage") if "CẬP NHẬT" in c["text"]]
+    assert len(updates) == 2 and all("ong ay da ve" in t for t in updates)
+    assert not any("345 678" in t for t in updates)  # no consent to share: masked
+
+
+def test_the_queue_names_the_silent_unit_after_another_acknowledged(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import Role
+    from tests.test_console import PASSWORD, sign_in
+
+    services, client, _ = wired
+    reference = _report(services, client, chat=700112)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+    client.base_url = "https://testserver"
+    sign_in(client, "lan")
+
+    def shown() -> str:
+        return re.sub(r"<[^>]+>", "", client.get("/console/queue").text)
+
+    assert re.search(r"Xã Thiệu Trung chưa xác nhận \(\+1\), còn 0:1\d", shown())
+    post_update(client, _group_message(41, POLICE_CHAT, f"OK {reference}"))
+    drain(services)
+    rows = shown()
+    assert re.search(r"\[DEMO\] Cán bộ xã hội Xã Thiệu Trung chưa xác nhận, còn 0:1\d", rows)
+    assert "Công an Xã Thiệu Trung chưa xác nhận" not in rows
+    with services.db.writer() as session:  # its deadline passes
+        for assignment in session.scalars(select(Assignment)):
+            assignment.created_at -= timedelta(minutes=22)
+    assert re.search(r"Cán bộ xã hội Xã Thiệu Trung chưa xác nhận, quá 0:0\d", shown())
+
+
+def test_unit_messages_nobody_matched_wait_for_an_operator(wired) -> None:  # type: ignore[no-untyped-def]
+    from intake.store.auth import create_user
+    from intake.store.models import AuditEntry, Role
+    from tests.test_console import PASSWORD, csrf, sign_in
+
+    services, client, _ = wired
+    post_update(client, _group_message(50, POLICE_CHAT, "Đã xử lý xong vụ ở thôn 3"))
+    post_update(client, _group_message(51, SOCIAL_CHAT, "Nhầm nhóm, xin bỏ qua"))
+    drain(services)
+    reference = _report(services, client, chat=700113)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+        first, second = session.scalars(
+            select(InboxItem.id).where(InboxItem.state == "unit_unmatched").order_by(InboxItem.id)
+        ).all()
+    client.base_url = "https://testserver"
+    sign_in(client, "lan")
+    assert "2 tin chờ xử lý" in client.get("/console/").text
+    page = client.get("/console/inbox").text
+    assert "Đã xử lý xong vụ ở thôn 3" in page and "[DEMO] Công an Xã Thiệu Trung" in page
+    token = csrf(page)
+    attached = client.post(
+        f"/console/inbox/{first}", data={"csrf": token, "do": "attach", "reference": reference}
+    )
+    assert f"Đã gắn vào {reference}" in attached.text
+    client.post(f"/console/inbox/{second}", data={"csrf": token, "do": "dismiss"})
+    again = client.post(f"/console/inbox/{second}", data={"csrf": token, "do": "dismiss"})
+    assert again.status_code == 404  # decided already
+    assert "Không có tin nào chờ xử lý." in client.get("/console/inbox").text
+    assert "tin chờ xử lý</a>" not in client.get("/console/").text
+    with services.db.reader() as session:
+        outcome = session.scalars(select(Event).where(Event.action == "unit_outcome")).one()
+        assert outcome.detail == {
+            "unit_id": "cp-15835",
+            "outcome": "handled",
+            "text": "xong vụ ở thôn 3",
+        }
+        assert session.scalars(select(Event.action).where(Event.action == "message_attached")).one()
+        states = dict(session.execute(select(InboxItem.id, InboxItem.state)).all())
+        assert (states[first], states[second]) == ("unit_message", "dismissed")
+        audited = session.scalars(select(AuditEntry.action).where(AuditEntry.username == "lan"))
+        assert {"inbox_view", "inbox_attach", "inbox_dismiss"} <= set(audited)

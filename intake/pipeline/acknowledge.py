@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.store import jobs
-from intake.store.models import Alert, Assignment, Incident, Status, utcnow
+from intake.store.models import Alert, Assignment, Incident, Status, Unit, utcnow
 from intake.store.timeline import add_event
 
 log = logging.getLogger(__name__)
@@ -65,3 +67,37 @@ def acknowledge(
     if done and incident.status == Status.ROUTED:
         incident.status = Status.ACKNOWLEDGED
     return AckOutcome(incident.reference, tuple(done))
+
+
+@dataclass(frozen=True)
+class Silent:
+    """The unit of an incident whose acknowledgement is due first, and how many more are
+    silent besides it."""
+
+    unit_name: str
+    due: datetime
+    others: int
+
+
+def silent_units(
+    session: Session,
+    incidents: list[Incident],
+    deadline_of: Callable[[str | None], timedelta | None],
+) -> dict[int, Silent]:
+    """For each incident with a deadline, the unit that has not acknowledged and was due
+    first (even when another unit has acknowledged), by incident id."""
+    levels = {incident.id: incident.level for incident in incidents}
+    waiting: dict[int, list[tuple[datetime, str]]] = {}
+    rows = session.execute(
+        select(Assignment.incident_id, Assignment.created_at, Unit.name)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.incident_id.in_(list(levels)), Assignment.acknowledged_at.is_(None))
+    )
+    for incident_id, created_at, name in rows:
+        deadline = deadline_of(levels[incident_id])
+        if deadline is not None:
+            waiting.setdefault(incident_id, []).append((created_at + deadline, name))
+    return {
+        incident_id: Silent(min(due)[1], min(due)[0], len(due) - 1)
+        for incident_id, due in waiting.items()
+    }

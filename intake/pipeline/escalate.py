@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel
-from intake.pipeline.alerts import SMS_CHARACTERS, alert_text
+from intake.pipeline.alerts import alert_text
 from intake.pipeline.context import Services
-from intake.pipeline.deliver import queue_alert
 from intake.pipeline.directory_cache import unit_record
+from intake.pipeline.outbox import alert_to, queue_alerts
 from intake.pipeline.route import ROUTABLE, assign
 from intake.store import jobs
 from intake.store.jobs import ClaimedJob
@@ -110,19 +110,11 @@ def _resend_next_channel(
     session: Session, services: Services, incident: Incident, unit: UnitRecord, step: int
 ) -> None:
     """Alert the silent unit again, on its next contact channel when it has one."""
-    contacts = unit.contacts(services.routing.channel_order)
-    if not contacts:
-        return
-    channel, recipient = contacts[step % len(contacts)]
-    compact = channel == Channel.SMS
-    body = alert_text(incident=incident, services=services, session=session, compact=compact)
-    queue_alert(
-        session=session,
-        incident_reference=incident.reference,
-        incident_id=incident.id,
-        unit_id=unit.id,
-        channel=Channel(channel),
-        recipient=recipient,
-        text=("NHAC LAI: " + body)[:SMS_CHARACTERS] if compact else "[NHẮC LẠI / REMINDER] " + body,
-        step=step,
-    )
+
+    def reminder(channel: Channel) -> str:
+        compact = channel == Channel.SMS
+        body = alert_text(incident=incident, services=services, session=session, compact=compact)
+        return ("NHAC LAI: " if compact else "[NHẮC LẠI / REMINDER] ") + body
+
+    if (alert := alert_to(services, incident, unit, reminder, step=step, nth=step)) is not None:
+        queue_alerts(session=session, alerts=[alert])

@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from channels.base import Channel
 from intake.pipeline.acknowledge import escalation_key
 from intake.pipeline.context import Services
-from intake.pipeline.deliver import NewAlert, queue_alerts
 from intake.pipeline.directory_cache import unit_record
 from intake.pipeline.incidents import change_status
+from intake.pipeline.outbox import alert_to, queue_alerts
 from intake.store import jobs
 from intake.store.models import Alert, Assignment, Incident, Message, Status
 from intake.store.timeline import add_event
@@ -88,22 +87,16 @@ def _stand_down(
     notices = []
     for assignment in assignments:
         jobs.cancel(session=session, kind="escalate", key=escalation_key(assignment.id))
-        unit = unit_record(assignment.unit)
-        contacts = unit.contacts(services.routing.channel_order)
-        if contacts:
-            channel, recipient = contacts[0]
-            notices.append(
-                NewAlert(
-                    duplicate.reference,
-                    duplicate.id,
-                    unit.id,
-                    Channel(channel),
-                    recipient,
-                    merged_text(duplicate, survivor),
-                    0,
-                    key=f"merged/{survivor.id}",
-                )
-            )
+        notice = alert_to(
+            services,
+            duplicate,
+            unit_record(assignment.unit),
+            merged_text(duplicate, survivor),
+            step=0,
+            key=f"merged/{survivor.id}",
+        )
+        if notice is not None:
+            notices.append(notice)
     session.execute(
         update(Alert)
         .where(Alert.incident_id == duplicate.id, Alert.state == "pending")

@@ -14,7 +14,8 @@ import re
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from channels.base import InboundMessage, MessageKind
+from channels.base import BUTTON, InboundMessage, MessageKind
+from channels.prompts import UNIT_OUTCOMES
 from channels.registry import alert_channels
 from intake.pipeline.acknowledge import acknowledge
 from intake.store.crypto import Cipher
@@ -32,19 +33,15 @@ CONTACT_COLUMN = {
     if spec.acknowledges and spec.unit_contact
 }
 REFERENCE = re.compile(r"\b111-\d{4}-\d{3,6}\b")
-# A unit's own outcome, by the words it starts its message with (folded, no diacritics).
-# The incident closes only when the hotline decides; an outcome never closes it.
-OUTCOMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "received": ("Đã nhận", "Received", ("da nhan", "xac nhan", "ok", "oke", "okay", "ack")),
-    "verifying": ("Đang xác minh", "Verifying", ("dang xac minh", "dang kiem tra")),
-    "on_site": ("Đã đến nơi", "On site", ("da den noi", "da toi noi", "dang o hien truong")),
-    "handled": ("Đã xử lý", "Handled", ("da xu ly", "da giai quyet")),
-    "unverified": (
-        "Không xác minh được",
-        "Could not verify",
-        ("khong xac minh duoc", "khong xac minh dc", "khong tim thay"),
-    ),
-    "referred": ("Chuyển cơ quan khác", "Referred elsewhere", ("chuyen co quan khac",)),
+# A unit's own outcome (channels.prompts.UNIT_OUTCOMES), by the words it starts its
+# message with (folded, no diacritics).
+OPENINGS: dict[str, tuple[str, ...]] = {
+    "received": ("da nhan", "xac nhan", "ok", "oke", "okay", "ack"),
+    "verifying": ("dang xac minh", "dang kiem tra"),
+    "on_site": ("da den noi", "da toi noi", "dang o hien truong"),
+    "handled": ("da xu ly", "da giai quyet"),
+    "unverified": ("khong xac minh duoc", "khong xac minh dc", "khong tim thay"),
+    "referred": ("chuyen co quan khac",),
 }
 HELP = (
     "Tổng đài 111: tin của đơn vị chưa gắn được với vụ việc nào. Hãy ghi mã vụ việc, ví dụ "
@@ -56,7 +53,8 @@ HELP = (
 def unit_for_sender(session: Session, message: InboundMessage) -> Unit | None:
     """The directory unit whose contact sent this message, if any."""
     column = CONTACT_COLUMN.get(message.channel)
-    if column is None or message.kind in (MessageKind.EVENT, MessageKind.COMMAND):
+    pressed = message.kind == MessageKind.EVENT and BUTTON in message.extra
+    if column is None or (message.kind in (MessageKind.EVENT, MessageKind.COMMAND) and not pressed):
         return None
     handles = {h for h in (message.sender_id, message.sender_phone) if h}
     if not handles:
@@ -67,7 +65,7 @@ def unit_for_sender(session: Session, message: InboundMessage) -> Unit | None:
 def read_outcome(text: str) -> tuple[str | None, str]:
     """The outcome a unit's message starts with, and the rest of it as a note."""
     folded = fold(text)
-    for code, (_, _, openings) in OUTCOMES.items():
+    for code, openings in OPENINGS.items():
         for opening in openings:
             if re.match(re.escape(opening) + r"(?!\w)", folded):
                 words = opening.count(" ") + 1
@@ -94,43 +92,41 @@ def _incident_for(session: Session, unit: Unit, reference: str | None) -> Incide
 
 
 def take_unit_message(
-    *, session: Session, unit: Unit, message: InboundMessage, inbox_id: int
+    *,
+    session: Session,
+    unit: Unit,
+    message: InboundMessage,
+    inbox_id: int,
+    incident: Incident | None = None,
 ) -> Incident | None:
-    """Attach a unit's message to its incident: acknowledgement, outcome or update.
-    A message that names no incident of the unit waits for an operator (`unit_unmatched`)."""
+    """Attach a unit's message to its incident (or to `incident`, an operator's choice):
+    acknowledgement, outcome or update. A message that names no incident of the unit
+    waits for an operator (`unit_unmatched`, intake/pipeline/unmatched.py)."""
     text = message.text or ""
     named = message.ack_reference or (found.group(0) if (found := REFERENCE.search(text)) else None)
-    incident = _incident_for(session, unit, named)
+    incident = incident or _incident_for(session, unit, named)
     if incident is None:
         _mark(session, inbox_id, "unit_unmatched", None)
         log.info("inbox item %s: a unit's message names none of its incidents", inbox_id)
         return None
-    outcome, note = ("received", "") if message.kind == MessageKind.ACK else read_outcome(text)
+    outcome: str | None
+    if BUTTON in message.extra:
+        outcome, note = message.extra[BUTTON], ""
+    elif message.kind == MessageKind.ACK:
+        outcome, note = "received", ""
+    else:
+        outcome, note = read_outcome(text)
     actor = f"unit:{unit.id}"
-    if outcome is not None:
-        assignments = list(
-            session.scalars(
-                select(Assignment).where(
-                    Assignment.incident_id == incident.id, Assignment.unit_id == unit.id
-                )
-            )
-        )
-        acknowledge(
+    if outcome is not None and outcome in UNIT_OUTCOMES:
+        record_outcome(
             session=session,
             incident=incident,
-            assignments=assignments,
-            by=actor,
+            unit_id=unit.id,
+            outcome=outcome,
+            note=note,
+            actor=actor,
             via=str(message.channel),
         )
-        if outcome != "received" or note:
-            detail = {"unit_id": unit.id, "outcome": outcome}
-            add_event(
-                session=session,
-                incident=incident,
-                actor=actor,
-                action="unit_outcome",
-                detail={**detail, "text": note} if note else detail,
-            )
     else:
         add_event(
             session=session,
@@ -141,6 +137,37 @@ def take_unit_message(
         )
     _mark(session, inbox_id, "unit_message", incident.id)
     return incident
+
+
+def record_outcome(
+    *,
+    session: Session,
+    incident: Incident,
+    unit_id: str,
+    outcome: str,
+    note: str,
+    actor: str,
+    via: str,
+) -> None:
+    """A unit's outcome, however it came (button, words, console): it acknowledges the
+    unit's alert (its own escalation stops, no other unit's) and goes on the timeline."""
+    assignments = list(
+        session.scalars(
+            select(Assignment).where(
+                Assignment.incident_id == incident.id, Assignment.unit_id == unit_id
+            )
+        )
+    )
+    acknowledge(session=session, incident=incident, assignments=assignments, by=actor, via=via)
+    if outcome != "received" or note:
+        detail = {"unit_id": unit_id, "outcome": outcome}
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="unit_outcome",
+            detail={**detail, "text": note[:2000]} if note else detail,
+        )
 
 
 def take_unit_message_from_inbox(*, session: Session, cipher: Cipher, inbox_id: int) -> None:

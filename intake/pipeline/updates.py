@@ -1,36 +1,60 @@
-"""What a tipster adds after the alert reaches the units already alerted, as an update of
-the same reference (not only inside the next reminder)."""
+"""What a tipster adds after the alert, and the operator's summary of a call, reach the
+units already alerted as an update of the same reference (not only in the next reminder)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.base import Channel
-from intake.pipeline.alerts import SMS_CHARACTERS, gsm
+from intake.pipeline.alerts import mask_tipster
 from intake.pipeline.context import Services
-from intake.pipeline.deliver import NewAlert, queue_alerts
 from intake.pipeline.directory_cache import unit_record
+from intake.pipeline.outbox import NewAlert, alert_to, queue_alerts
 from intake.store.jobs import ClaimedJob
-from intake.store.models import Assignment, InboxItem, Incident, Message, Status
+from intake.store.models import Assignment, InboxItem, Incident, Message, Status, Tipster
 
 ALREADY_ALERTED = {Status.ROUTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS}
 UPDATE_CHARS = 300
 
 
-def update_text(incident: Incident, message: Message, services: Services) -> str:
-    """One follow-up, as the units read it."""
+def update_text(incident: Incident, who: str, said: str, services: Services) -> str:
+    """One update, as the units read it: who adds what."""
     link = f"{services.settings.public_base_url.rstrip('/')}/console/incidents/{incident.id}"
     return (
         f"[111] {incident.reference} — CẬP NHẬT / UPDATE\n"
-        f"Người báo bổ sung: {message.text[:UPDATE_CHARS]}\n"
+        f"{who}: {said[:UPDATE_CHARS]}\n"
         f"Console: {link}"
     )
 
 
-def _for_channel(text: str, channel: str) -> str:
-    """SMS gets the two-segment GSM form."""
-    return gsm(text)[:SMS_CHARACTERS] if channel == Channel.SMS else text
+def _to_alerted_units(
+    services: Services,
+    incident: Incident,
+    assignments: list[Assignment],
+    text: str,
+    key: str,
+) -> list[NewAlert]:
+    """The update `text` for each of these units, once each by `key`."""
+    updates = []
+    for assignment in assignments:
+        alert = alert_to(services, incident, unit_record(assignment.unit), text, step=0, key=key)
+        if alert is not None:
+            updates.append(alert)
+    return updates
+
+
+def send_summary(
+    *, session: Session, services: Services, incident: Incident, event_id: int, text: str
+) -> list[str]:
+    """The operator's written summary of a call, to every unit alerted so far (once: the
+    key names the note). Returns the units it is queued for."""
+    assignments = list(
+        session.scalars(select(Assignment).where(Assignment.incident_id == incident.id))
+    )
+    said = update_text(incident, "Tổng đài 111 tóm tắt", text.strip(), services)
+    updates = _to_alerted_units(services, incident, assignments, said, f"note/{event_id}")
+    queue_alerts(session=session, alerts=updates)
+    return [alert.unit_id for alert in updates]
 
 
 def send_follow_ups(
@@ -58,26 +82,17 @@ def send_follow_ups(
         )
         .order_by(Message.id)
     ).all()
+    tipster = session.get(Tipster, incident.tipster_id) if incident.tipster_id else None
+    shared = tipster is not None and tipster.consent_to_share
     updates = []
-    for assignment in assignments:
-        unit = unit_record(assignment.unit)
-        contacts = unit.contacts(services.routing.channel_order)
-        if not contacts:
-            continue
-        channel, recipient = contacts[0]
-        for message, stored_at in later:
-            if stored_at <= assignment.created_at:
-                continue
-            updates.append(
-                NewAlert(
-                    incident.reference,
-                    incident.id,
-                    unit.id,
-                    Channel(channel),
-                    recipient,
-                    _for_channel(update_text(incident, message, services), channel),
-                    0,
-                    key=f"update/{message.id}",
-                )
-            )
+    for message, stored_at in later:
+        said = message.text if shared else mask_tipster(message.text)
+        text = update_text(incident, "Người báo bổ sung", said, services)
+        updates += _to_alerted_units(
+            services,
+            incident,
+            [a for a in assignments if stored_at > a.created_at],
+            text,
+            f"update/{message.id}",
+        )
     return len(queue_alerts(session=session, alerts=updates, handoff=handoff))

@@ -169,7 +169,7 @@ def default_batch_handlers() -> dict[str, BatchHandler]:
     """Job kinds run a batch at a time: alerts are sent together, not one after another,
     and incidents are written in one transaction."""
     from intake.pipeline.deliver import deliver_alerts
-    from intake.pipeline.route import process_incidents
+    from intake.pipeline.process import process_incidents
 
     return {"ingest": ingest_stored, "deliver": deliver_alerts, "process": process_incidents}
 

@@ -35,6 +35,7 @@ class Action(StrEnum):
     REVEAL_CONTACT = "incident.reveal_contact"  # the tipster's contact, to call back
     CALL_RECORD = "call.record"  # file a case from a phone call
     ERASE = "incident.erase"  # the tipster's identity and words, on request (statistics kept)
+    INBOX = "inbox"  # messages no incident took: see them, attach or dismiss them
     STATS = "stats"
     REPORT = "report"
     REPORT_UNSUPPRESSED = "report.unsuppressed"
@@ -77,6 +78,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CORRECT: STAFF,
     Action.REVEAL_CONTACT: STAFF,
     Action.CALL_RECORD: STAFF,
+    Action.INBOX: STAFF,
     Action.STATS: STAFF,
     Action.REPORT: STAFF,
     Action.REPORT_UNSUPPRESSED: SUPERVISORS,
@@ -132,6 +134,8 @@ ROUTES: dict[tuple[str, str], Action | Gate | str] = {
     ("GET", "/console/incidents/{incident_id}"): Action.INCIDENT_READ,
     ("POST", "/console/incidents/{incident_id}/act"): ACT,
     ("GET", "/console/stats"): Action.STATS,
+    ("GET", "/console/inbox"): Action.INBOX,
+    ("POST", "/console/inbox/{item_id}"): Action.INBOX,
     ("GET", "/console/calls/new"): Action.CALL_RECORD,
     ("POST", "/console/calls"): Action.CALL_RECORD,
     ("POST", "/console/calls/suggest"): Action.CALL_RECORD,

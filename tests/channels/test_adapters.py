@@ -11,6 +11,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from channels.base import (
+    BUTTON,
     Channel,
     ChannelAdapter,
     MalformedRequest,
@@ -299,30 +300,54 @@ def test_telegram_parses_text_location_contact_photo_and_commands() -> None:
     assert sticker.messages[0].kind == MessageKind.EVENT
 
 
-def test_telegram_button_callback_is_an_acknowledgement() -> None:
-    adapter = TelegramAdapter(token=TG_TOKEN, secret_token=TG_SECRET)
-    parsed = adapter.handle(
-        telegram_request(
-            {
-                "update_id": 20,
-                "callback_query": {
-                    "id": "cb1",
-                    "chat_instance": "x",
-                    "data": "ack:111-2611-0003",
-                    "from": {"id": -100999, "is_bot": False, "first_name": "CA xa"},
-                    "message": {
-                        "message_id": 5,
-                        "date": 0,
-                        "chat": {"id": -100999, "type": "group"},
-                    },
-                },
-            }
-        )
+def _pressed(data: str) -> RawRequest:
+    return telegram_request(
+        {
+            "update_id": 20,
+            "callback_query": {
+                "id": "cb1",
+                "chat_instance": "x",
+                "data": data,
+                "from": {"id": 7, "is_bot": False, "first_name": "CA xa"},
+                "message": {"message_id": 5, "date": 0, "chat": {"id": -100999, "type": "group"}},
+            },
+        }
     )
-    (ack,) = parsed.messages
-    assert ack.kind == MessageKind.ACK and ack.ack_reference == "111-2611-0003"
-    assert ack.sender_id == "-100999"
-    assert json.loads(parsed.reply.body)["method"] == "answerCallbackQuery"
+
+
+@pytest.mark.parametrize(
+    ("data", "outcome"),
+    [
+        ("on_site:111-2611-0003", "on_site"),
+        ("unverified:111-2611-0003", "unverified"),
+        ("ack:111-2611-0003", "received"),  # the one button of older alerts
+    ],
+)
+def test_telegram_outcome_button_names_outcome_reference_and_chat(data: str, outcome: str) -> None:
+    adapter = TelegramAdapter(token=TG_TOKEN, secret_token=TG_SECRET)
+    parsed = adapter.handle(_pressed(data))
+    (pressed,) = parsed.messages
+    assert pressed.kind == MessageKind.EVENT and pressed.extra == {BUTTON: outcome}
+    assert pressed.ack_reference == "111-2611-0003"
+    assert pressed.sender_id == "-100999"  # the group the alert went to, not the person
+    answer = json.loads(parsed.reply.body)
+    assert answer["method"] == "answerCallbackQuery" and answer["callback_query_id"] == "cb1"
+    assert "111-2611-0003" in answer["text"]
+
+
+@pytest.mark.parametrize(
+    "data", ["closed:111-2611-0003", "on_site:x", "on_site:111-2611-0003x", ""]
+)
+def test_telegram_button_data_not_ours_is_an_event_answered_blank(data: str) -> None:
+    adapter = TelegramAdapter(token=TG_TOKEN, secret_token=TG_SECRET)
+    parsed = adapter.handle(_pressed(data))
+    (pressed,) = parsed.messages
+    assert pressed.kind == MessageKind.EVENT and BUTTON not in pressed.extra
+    assert json.loads(parsed.reply.body) == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": "cb1",
+        "text": "",
+    }
 
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret"])
@@ -350,8 +375,13 @@ async def test_telegram_send_with_button_and_429_retry_after() -> None:
         )
         assert sent.provider_message_id == "1"
         (call,) = recorder.named("sendMessage")
-        button = call["reply_markup"]["inline_keyboard"][0][0]
-        assert button["callback_data"] == "ack:111-2611-0003"
+        rows = call["reply_markup"]["inline_keyboard"]
+        assert [len(row) for row in rows] == [2, 2, 2]
+        assert [b["callback_data"] for b in rows[0]] == [
+            "received:111-2611-0003",
+            "verifying:111-2611-0003",
+        ]
+        assert rows[2][1]["text"] == "Chuyển cơ quan khác"
         recorder.fail_next.append("429")
         with pytest.raises(SendError) as limited:
             await adapter.send(OutboundMessage(Channel.TELEGRAM, "-100999", "again"))

@@ -21,6 +21,7 @@ class Recorder:
     fail_next: list[str] = field(default_factory=list)  # e.g. ["429", "500", "timeout"]
     fail_rate: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(111))
+    state: dict[str, Any] = field(default_factory=dict)  # what a fake keeps between calls
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, **call: Any) -> None:

@@ -127,6 +127,10 @@ REQUESTS: dict[tuple[str, str], Send] = {
     ("GET", "/console/report"): _console_get(
         "/console/report?date_from=2026-01-01&date_to=2026-12-31&format=json"
     ),
+    ("GET", "/console/inbox"): _console_get("/console/inbox"),
+    ("POST", "/console/inbox/{item_id}"): _console_post(
+        "/console/inbox/999999", lambda w, who, n: {"do": "dismiss"}
+    ),
     ("GET", "/console/calls/new"): _console_get("/console/calls/new"),
     ("POST", "/console/calls"): _console_post(
         "/console/calls",

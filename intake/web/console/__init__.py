@@ -23,6 +23,7 @@ from intake.web.console import (
     signin,
     stats,
     units,
+    unmatched,
 )
 from intake.web.console.session import NotSignedIn
 
@@ -43,6 +44,7 @@ def install(app: Any) -> None:
         contact,
         reports,
         units,
+        unmatched,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

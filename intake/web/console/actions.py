@@ -15,11 +15,13 @@ from intake.pipeline.deliver import queue_reply
 from intake.pipeline.feedback import overrule_level
 from intake.pipeline.incidents import TransitionError, change_status
 from intake.pipeline.merge import merge_into
+from intake.pipeline.responders import record_outcome
 from intake.pipeline.route import route_incident, withdraw_elsewhere
+from intake.pipeline.updates import send_summary
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
 from intake.store.erasure import erase_incident
-from intake.store.models import Assignment, Incident, Status, User
+from intake.store.models import Assignment, Event, Incident, Status, User
 from intake.store.timeline import add_event
 from intake.web.console.details import details_from_form
 from intake.web.console.incident import OUTCOMES, SUPPORT_KINDS, show_incident
@@ -99,6 +101,28 @@ def _mark_duplicate(
     merge_into(session=session, services=services, duplicate=incident, survivor=other, actor=actor)
 
 
+def _note(
+    session: Session, services: Services, incident: Incident, form: dict[str, str], user: User
+) -> None:
+    """A note; the hotline's summary of a call, marked for the units, goes to every unit
+    alerted so far as an update of the reference."""
+    text = form.get("text", "")[:4000]
+    actor = f"user:{user.username}"
+    to_units = bool(form.get("to_units"))
+    if to_units and user.role in UNIT_ROLES:
+        raise ValueError("only the hotline sends its summary to the units")
+    if to_units and not text.strip():
+        raise ValueError("write the summary for the units")
+    note = Event(incident_id=incident.id, actor=actor, action="note", detail={"text": text})
+    session.add(note)
+    if to_units:
+        session.flush()  # the note's id makes its update to each unit one of a kind
+        sent = send_summary(
+            session=session, services=services, incident=incident, event_id=note.id, text=text
+        )
+        note.detail = {"text": text, "to_units": sent}
+
+
 def _act(
     services: Services, user: User, incident: Incident, session: Session, form: dict[str, str]
 ) -> None:
@@ -139,13 +163,7 @@ def _act(
         queue_reply(session=session, incident_id=incident.id, text=text)
         add_event(session=session, incident=incident, actor=actor, action="replied", detail={})
     elif action == "note":
-        add_event(
-            session=session,
-            incident=incident,
-            actor=actor,
-            action="note",
-            detail={"text": form.get("text", "")[:4000]},
-        )
+        _note(session, services, incident, form, user)
     elif action == "acknowledge":
         assignments = _unit_assignments(session, incident, user, form.get("unit_id", ""))
         acknowledge(
@@ -172,16 +190,14 @@ def _act(
         _unit_assignments(session, incident, user, unit_id or "")
         if form.get("outcome") not in OUTCOMES:
             raise ValueError("choose the outcome")
-        add_event(
+        record_outcome(
             session=session,
             incident=incident,
+            unit_id=unit_id or "",
+            outcome=form["outcome"],
+            note=form.get("text", "").strip(),
             actor=actor,
-            action="unit_outcome",
-            detail={
-                "unit_id": unit_id,
-                "outcome": form["outcome"],
-                "text": form.get("text", "")[:2000],
-            },
+            via="console" if user.role in UNIT_ROLES else "phone",
         )
     elif action == "duplicate":
         _mark_duplicate(session, services, incident, user, form, actor)

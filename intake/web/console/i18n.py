@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from channels.prompts import UNIT_OUTCOMES
+
 EN: dict[str, str] = {
     "Cần địa điểm": "Needs location",
     "Báo cáo định kỳ: ": "Periodic report: ",
@@ -16,6 +18,17 @@ EN: dict[str, str] = {
     "Gửi trả lời": "Send reply",
     "Hàng chờ": "Queue",
     "Hạn xác nhận": "Acknowledge within",
+    "gửi cho đơn vị": "send to the units",
+    "chưa xác nhận": "has not acknowledged",
+    "còn": "left",
+    "Tin chờ xử lý": "Messages waiting",
+    "tin chờ xử lý": "messages waiting",
+    "Không có tin nào chờ xử lý.": "No message is waiting.",
+    "Gắn vào sự việc": "Attach to incident",
+    "Bỏ qua": "Dismiss",
+    "Mã sự việc": "Incident reference",
+    "Từ": "From",
+    "quá": "late",
     "Hội thoại": "Conversation",
     "Không có sự việc nào đang mở.": "No open incidents.",
     "Kênh": "Channel",
@@ -319,6 +332,16 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "corrected": ("Sửa thông tin", "Corrected"),
         "contact_revealed": ("Xem liên lạc người báo", "Tipster contact revealed"),
         "alert_dead": ("Không gửi được cảnh báo", "Alert could not be sent"),
+        "unit_update": ("Đơn vị cập nhật", "Unit update"),
+        "reminded": ("Nhắc lại đơn vị", "Unit reminded"),
+        "merged_into": ("Gộp vào sự việc khác", "Merged into another"),
+        "merged_from": ("Gộp từ sự việc khác", "Merged from another"),
+        "message_attached": ("Gắn tin chờ xử lý", "Waiting message attached"),
+    },
+    "waiting": {
+        "unit_unmatched": ("Tin của đơn vị chưa gắn sự việc", "Unit message, no incident"),
+        "ack_unmatched": ("Xác nhận từ nơi chưa biết", "Acknowledgement from unknown sender"),
+        "malformed": ("Yêu cầu không đọc được", "Request that could not be read"),
     },
     "alert": {
         "pending": ("Đang chờ gửi", "Pending"),
@@ -330,8 +353,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cancelled": ("Đã hủy", "Cancelled"),
     },
     "outcome": {
-        "handled": ("Đã xử lý tại chỗ", "Handled on site"),
-        "referred": ("Đã chuyển cơ quan khác", "Referred elsewhere"),
+        **UNIT_OUTCOMES,
+        # reported from the console before units reported their own outcomes
         "not_found": ("Không xác minh được", "Could not be verified"),
         "no_action": ("Không cần can thiệp", "No action needed"),
     },

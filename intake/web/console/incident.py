@@ -11,6 +11,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels.prompts import UNIT_OUTCOMES
 from intake.pipeline.context import Services
 from intake.store import audit
 from intake.store.auth import may_see
@@ -24,7 +25,6 @@ from intake.store.models import (
     Status,
     User,
 )
-from intake.web.console.i18n import LABELS
 from intake.web.console.options import choices
 from intake.web.console.render import int_param, render, services_of, take_flash, user_of
 from intake.web.permissions import Action, allowed
@@ -45,7 +45,7 @@ SUPPORT_KINDS = {
     "reintegration": "Hòa nhập cộng đồng",
     "referral": "Chuyển gửi dịch vụ khác",
 }
-OUTCOMES = list(LABELS["outcome"])
+OUTCOMES = list(UNIT_OUTCOMES)  # what a unit reports, as by button or reply
 
 
 def _duplicates(session: Session, incident: Incident) -> list[tuple[Incident, float]]:

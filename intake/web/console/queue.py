@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,10 +12,13 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
+from intake.pipeline.acknowledge import Silent, silent_units
 from intake.pipeline.context import Services
+from intake.pipeline.unmatched import count_waiting
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES
 from intake.store.models import OPEN_STATUSES, Assignment, Incident, Status, User, utcnow
+from intake.web import permissions
 from intake.web.console.render import int_param, render, services_of, user_of
 from intake.web.console.session import NotSignedIn, current_user
 
@@ -55,6 +59,28 @@ def _filters(params: dict[str, str]) -> dict[str, Any]:
     return checked
 
 
+def _deadline(
+    services: Services, incident: Incident, silent: Silent | None, acked: bool, now: datetime
+) -> dict[str, Any]:
+    """The deadline column: the unit that has not acknowledged and was due first (even
+    when another one has acknowledged), or, before any unit is alerted, the incident's."""
+    deadline = services.routing.ack_deadline(incident.level)
+    if silent is not None:
+        due, unit, others = silent.due, silent.unit_name, silent.others
+    elif deadline is not None and not acked:
+        due, unit, others = incident.received_at + deadline, None, 0
+    else:
+        return {"due": None, "sla_minutes": None, "silent_unit": None, "silent_others": 0}
+    minutes = int((due - now).total_seconds() // 60)
+    return {
+        "due": due.isoformat(),
+        "sla_minutes": minutes,
+        "left": f"{abs(minutes) // 60}:{abs(minutes) % 60:02d}",
+        "silent_unit": unit,
+        "silent_others": others,
+    }
+
+
 def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[str, Any]]:
     """Open incidents by level then age, with the filters of the page."""
     filters = _filters(params)
@@ -74,7 +100,9 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
     rows = []
     now = utcnow()
     with services.db.writer() as session:
-        for incident in session.scalars(query).unique():
+        incidents = list(session.scalars(query).unique())
+        silent = silent_units(session, incidents, services.routing.ack_deadline)
+        for incident in incidents:
             acked = session.scalar(
                 select(func.count())
                 .select_from(Assignment)
@@ -82,12 +110,6 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
                     Assignment.incident_id == incident.id, Assignment.acknowledged_at.is_not(None)
                 )
             )
-            deadline = services.routing.ack_deadline(incident.level)
-            remaining = None
-            due = None
-            if deadline is not None and not acked:
-                remaining = int((incident.received_at + deadline - now).total_seconds() // 60)
-                due = (incident.received_at + deadline).isoformat()
             rows.append(
                 {
                     "incident": incident,
@@ -95,9 +117,8 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
                         incident.ward_code, incident.province_code
                     ),
                     "waiting": int((now - incident.received_at).total_seconds() // 60),
-                    "sla_minutes": remaining,
-                    "due": due,
                     "acked": bool(acked),
+                    **_deadline(services, incident, silent.get(incident.id), bool(acked), now),
                 }
             )
         # Who saw which incidents in a list is kept, as for a single incident's page.
@@ -114,12 +135,20 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
 def queue_page(request: Request) -> HTMLResponse:
     user = user_of(request)
     params = {k: v[:64] for k, v in request.query_params.items()}
-    rows = _queue(services_of(request), user, params)
+    services = services_of(request)
+    rows = _queue(services, user, params)
+    with services.db.reader() as session:
+        waiting = (
+            count_waiting(session)
+            if permissions.allowed(user.role, permissions.Action.INBOX)
+            else 0
+        )
     return render(
         request,
         "queue.html",
         user,
         rows=rows,
+        waiting=waiting,
         params=params,
         levels=LEVELS,
         statuses=[str(s) for s in OPEN_STATUSES],

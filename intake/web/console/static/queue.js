@@ -16,7 +16,7 @@
     var now=Date.now()+skew;
     rows.querySelectorAll('[data-deadline]').forEach(function(el){
       var left=Date.parse(el.dataset.deadline)-now;
-      el.textContent=(left<0?(en?'late ':'quá '):'')+span(left);
+      el.textContent=(left<0?(en?'late ':'quá '):(el.dataset.left||''))+span(left);
       el.classList.toggle('over',left<0);
     });
     rows.querySelectorAll('[data-since]').forEach(function(el){el.textContent=span(now-Date.parse(el.dataset.since));});
