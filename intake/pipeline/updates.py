@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from channels.base import Channel
 from intake.pipeline.alerts import SMS_CHARACTERS, gsm
+from intake.pipeline.consent import is_answer
+from intake.pipeline.consent_updates import consent_alerts
 from intake.pipeline.context import Services
 from intake.pipeline.deliver import NewAlert, queue_alerts
 from intake.pipeline.directory_cache import unit_record
@@ -58,7 +60,10 @@ def send_follow_ups(
         )
         .order_by(Message.id)
     ).all()
-    updates = []
+    # A consent given since the alert brings the contact (the answer itself is not sent).
+    updates = consent_alerts(
+        session=session, services=services, incident=incident, assignments=list(assignments)
+    )
     for assignment in assignments:
         unit = unit_record(assignment.unit)
         contacts = unit.contacts(services.routing.channel_order)
@@ -66,7 +71,7 @@ def send_follow_ups(
             continue
         channel, recipient = contacts[0]
         for message, stored_at in later:
-            if stored_at <= assignment.created_at:
+            if stored_at <= assignment.created_at or is_answer(incident.channel, message.text):
                 continue
             updates.append(
                 NewAlert(
