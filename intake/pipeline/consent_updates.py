@@ -3,7 +3,7 @@
 An alert names the tipster only when they agreed to share their contact (`alerts.py`);
 one sent before they agreed says "call the hotline". When they agree later (their answer
 in the chat or on the IVR, or an operator records it), each unit alerted before that gets
-an update of the same reference with the contact it may now use, once per consent given.
+an update of the same reference with the contact it may now use, once.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ def consent_text(incident: Incident, tipster: Tipster, services: Services) -> st
     name = (services.cipher.decrypt(tipster.display_name) or "").strip()
     phone = (services.cipher.decrypt(tipster.phone) or "").strip()
     link = f"{services.settings.public_base_url.rstrip('/')}/console/incidents/{incident.id}"
-    if name or phone:
-        contact = f"Người báo đồng ý để đơn vị liên hệ trực tiếp: {name} {phone}".rstrip()
+    if phone:
+        contact = f"Người báo đồng ý để đơn vị liên hệ trực tiếp: {name} {phone}".replace("  ", " ")
     else:  # a chat tipster with no number: the hotline connects the unit to them
         contact = (
-            "Người báo đồng ý để đơn vị liên hệ: gọi Tổng đài "
+            f"Người báo{f' ({name})' if name else ''} đồng ý để đơn vị liên hệ: gọi Tổng đài "
             f"{services.settings.callback_phone} để được nối với người báo."
         )
     return f"[111] {incident.reference} — CẬP NHẬT / UPDATE\n{contact}\nConsole: {link}"
@@ -75,7 +75,7 @@ def consent_alerts(
                 recipient,
                 said,
                 0,
-                key=f"consent/{latest.id}",
+                key="consent",  # once per unit: it has the contact from then on
             )
         )
     return updates
