@@ -13,7 +13,7 @@ from intake.store.auth import create_token, create_user
 from intake.store.models import AuditEntry, Event, Incident, Role
 from tests.channels.test_adapters import BASE, TWILIO_TOKEN, twilio_request
 from tests.telegram_wiring import TIP, drain, post_update, tip_update
-from tests.test_desk_api import CALL, _file
+from tests.test_desk_api import _file
 from tests.test_operator_actions import _load_units
 
 UNIT_CHATS = {"-1009991158351", "-1009991158352"}  # the demo commune's police, social worker
