@@ -189,30 +189,29 @@ def test_the_incident_pages_details_form_has_the_caller(wired) -> None:  # type:
         create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
     console = client
     console.base_url = "https://testserver"  # the console's cookie is https-only
-    if True:
-        sign_in(console, "lan")
-        page = console.get(f"/console/incidents/{filed['id']}").text
-        assert 'id="d-relation"' in page and 'value="neighbour" selected' in page
-        assert (
-            'id="d-consent"' in page
-            and 'id="d-consent" name="consent" type="checkbox" value="1">' in page
-        )
-        answer = console.post(
-            f"/console/incidents/{filed['id']}/act",
-            data={
-                "csrf": csrf(page),
-                "version": version(page),
-                "action": "details",
-                "relation": "parent",
-                "consent": "1",
-                "sex": "female",
-                "age": "9",
-                "count": "1",
-            },
-            follow_redirects=False,
-        )
-        assert answer.status_code == 303, answer.text[-400:]
-        page = console.get(f"/console/incidents/{filed['id']}").text
+    sign_in(console, "lan")
+    page = console.get(f"/console/incidents/{filed['id']}").text
+    assert 'id="d-relation"' in page and 'value="neighbour" selected' in page
+    assert (
+        'id="d-consent"' in page
+        and 'id="d-consent" name="consent" type="checkbox" value="1">' in page
+    )
+    answer = console.post(
+        f"/console/incidents/{filed['id']}/act",
+        data={
+            "csrf": csrf(page),
+            "version": version(page),
+            "action": "details",
+            "relation": "parent",
+            "consent": "1",
+            "sex": "female",
+            "age": "9",
+            "count": "1",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[-400:]
+    page = console.get(f"/console/incidents/{filed['id']}").text
     assert 'value="parent" selected' in page and "Đồng ý chia sẻ liên lạc" in page
     assert 'name="consent" type="checkbox" value="1" checked' in page
     drain(services)
@@ -220,3 +219,35 @@ def test_the_incident_pages_details_form_has_the_caller(wired) -> None:  # type:
     with services.db.reader() as session:
         audited = session.scalars(select(AuditEntry.action).where(AuditEntry.username == "lan"))
         assert "consent" in set(audited)
+
+
+def test_a_call_added_with_consent_after_the_alert(wired) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_console import PASSWORD, csrf, sign_in
+
+    services, client, recorder = wired
+    filed = _file(client, _operator(services, "op"))  # alerted without the number
+    drain(services)
+    with services.db.writer() as session:
+        create_user(session=session, username="lan", role=Role.OPERATOR, password=PASSWORD)
+    client.base_url = "https://testserver"  # the console's cookie is https-only
+    sign_in(client, "lan")
+    form = client.get("/console/calls/new", params={"incident": str(filed["id"])}).text
+    added = client.post(
+        "/console/calls",
+        data={
+            "csrf": csrf(form),
+            "into": str(filed["id"]),
+            "text": "Chị Hoa gọi lại: đồng ý cho công an xã gọi cho chị",
+            "relation": "relative",
+            "consent": "1",
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text[-400:]
+    drain(services)
+    updates = _consent_updates(recorder)
+    assert {str(c["chat_id"]) for c in updates} == UNIT_CHATS
+    assert all("0912 345 678" in c["text"] for c in updates)
+    with services.db.reader() as session:
+        incident = session.get(Incident, filed["id"])
+        assert incident is not None and incident.caller_relation == "relative"
