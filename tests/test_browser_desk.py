@@ -28,6 +28,17 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WORDS = "Cô giáo gọi: học sinh lớp 4 bị cha đánh bằng roi, người đầy vết thương"
 
 
+def _vague() -> str:
+    """A call the rules in force mark for review (someone at risk, nothing placed)."""
+    from tests.test_desk_review import VAGUE
+    from triage import classify, load_rules
+
+    rules = load_rules(Path(__file__).resolve().parents[1] / "config" / "triage")
+    marked = [t for t in VAGUE if classify(t, rules=rules, channel="voice").needs_review]
+    assert marked, "the rules mark none of the vague calls for review"
+    return marked[0]
+
+
 def _chat_of(unit_id: str) -> str:
     with gzip.open(DEMO_DIRECTORY, "rt", encoding="utf-8") as rows:
         for row in csv.DictReader(rows):
@@ -168,7 +179,23 @@ def _desk(browser: Any, base: str, recorder: Recorder, tmp_path: Path) -> None:
         assert width[0] <= width[1], (path, width)
     phone.close()
 
-    # 6. axe-core on the console's pages: no serious or critical violation.
+    # 6. A call triage cannot place: "cần xem lại" in the queue and on its page.
+    page.goto(f"{base}/console/calls/new")
+    page.fill("#text", _vague())
+    page.fill("#place", "Thiệu Trung, Thanh Hóa")
+    page.click("#file-call")
+    page.wait_for_url(re.compile(r".*/console/incidents/\d+$"))
+    review_url = page.url
+
+    def marked() -> bool:
+        page.goto(f"{base}/console/?needs_review=1")
+        return page.locator(f'tr[data-href="{review_url.replace(base, "")}"] .rv').count() == 1
+
+    _wait_for(marked)
+    page.goto(review_url)
+    assert "Cần xem lại" in page.inner_text("#review")
+
+    # 7. axe-core on the console's pages: no serious or critical violation.
     checked = browser.new_context(bypass_csp=True)
     audit = checked.new_page()
     audit.set_default_timeout(TIMEOUT)
@@ -180,6 +207,7 @@ def _desk(browser: Any, base: str, recorder: Recorder, tmp_path: Path) -> None:
         "/console/",
         "/console/calls/new",
         incident_url.replace(base, ""),
+        review_url.replace(base, ""),
         "/console/search?q=danh",
         "/console/reports",
         "/console/stats",

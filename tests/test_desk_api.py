@@ -217,3 +217,41 @@ def test_control_characters_are_refused_or_harmless(client, make_user) -> None: 
         headers=operator,
     )
     assert filed.status_code == 201, filed.text
+
+
+def test_a_case_is_found_by_the_places_former_names(  # type: ignore[no-untyped-def]
+    client, make_user, drain, services, geography
+) -> None:
+    from intake.pipeline.searching import former_names, reindex_all
+    from intake.store.search import index_incident
+
+    operator = make_user("lan", "operator")
+    # Xã Thiệu Trung (2025) took in Thiệu Lý, Thiệu Vận... of the former Huyện Thiệu Hóa.
+    olds = former_names(geography, 15835, None)
+    assert {"Xã Thiệu Lý", "Huyện Thiệu Hóa"} <= set(olds)
+    merged = former_names(geography, None, 8)  # Tuyên Quang took in Hà Giang
+    assert "Tỉnh Hà Giang" in merged
+    filed = _file(client, operator)
+    elsewhere = _file(client, operator, text="Một em bé bị bỏ rơi", ward_code=None, province_code=8)
+    drain()
+
+    def found(q: str) -> set[int]:
+        answer = client.get("/api/v1/incidents", params={"q": q}, headers=operator)
+        return {item["id"] for item in answer.json()["items"]}
+
+    assert found("Thiệu Lý") == {filed["id"]}  # a former commune, as people still say it
+    assert found("huyen thieu hoa") == {filed["id"]}  # the district that no longer exists
+    assert found("ha giang") == {elsewhere["id"]}  # the province merged into Tuyên Quang
+    assert found("thieu ly ha giang") == set()
+    # rows indexed as before (the 2025 names alone): `search reindex` adds the former ones
+    with services.db.writer() as session:
+        for case, ward, province in ((filed, 15835, None), (elsewhere, None, 8)):
+            index_incident(
+                session=session,
+                cipher=services.cipher,
+                incident_id=case["id"],
+                texts=[geography.place_name(ward, province)],
+            )
+    assert found("thieu ly") == set() and found("thieu trung") == {filed["id"]}
+    assert reindex_all(services) == 2
+    assert found("thieu ly") == {filed["id"]} and found("ha giang") == {elsewhere["id"]}

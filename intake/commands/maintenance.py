@@ -194,6 +194,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     search_sub = search.add_subparsers(dest="search_command", required=True)
     search_sub.add_parser(
         "reindex",
-        help="index every incident (those stored before the index existed)",
-        description="Write the search index of every incident again.",
+        help="index every incident again (those stored before the index, or before it "
+        "held the places' former names)",
+        description="Write the search index of every incident again: run it once after an "
+        "upgrade that indexes more (0010: the pre-2025 names of communes, districts and "
+        "provinces).",
     ).set_defaults(func=cmd_search_reindex)

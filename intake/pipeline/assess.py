@@ -2,7 +2,8 @@
 
 Each stage reads the incident's whole conversation and rewrites its own fields, so
 running it twice (after a crash, or when a follow-up arrives) gives the same result.
-What an operator set by hand (level, location) is never overwritten.
+What an operator set by hand (level, location) is never overwritten; a level triage is not
+sure of is marked `needs_review` until an operator sets one.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ def apply(*, session: Session, incident: Incident, analysis: Analysis) -> None:
             level = "P1"
             reasons.insert(0, {"rule": "ivr_danger_now", "matched": "1", "effect": "level P1"})
         incident.level = level
+        incident.needs_review = result.needs_review
         incident.score = result.score
         incident.reasons = reasons
         incident.categories = [str(c) for c in result.categories]

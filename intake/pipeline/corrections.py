@@ -1,7 +1,9 @@
-"""Corrections to a case: victim, categories, purpose, level, place; one timeline entry each.
+"""Corrections to a case: victim, caller, categories, purpose, level, place; one timeline
+entry each.
 
 What an operator corrects is final (triage keeps it); categories and level are kept as
-labelled feedback (`feedback.overrule_level`); a new place re-routes the case.
+labelled feedback (`feedback.overrule_level`); a new place re-routes the case; a consent
+recorded after the alerts sends the units alerted the contact (`consent_updates.py`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from intake.pipeline.consent_updates import send_consent_updates
 from intake.pipeline.context import Services
-from intake.pipeline.desk import LEVELS, PURPOSES, DeskError, Victim, check_victim, set_place
+from intake.pipeline.desk import (
+    LEVELS,
+    PURPOSES,
+    DeskError,
+    Victim,
+    check_victim,
+    set_caller,
+    set_place,
+)
 from intake.pipeline.feedback import CATEGORIES, overrule_level
 from intake.pipeline.route import route_incident, withdraw_elsewhere
 from intake.pipeline.searching import reindex
@@ -37,9 +48,13 @@ def correct(
 ) -> list[str]:
     """Apply an operator's corrections, one timeline entry each; returns what changed.
 
-    `changes` may hold `victim` (a dict of Victim's fields), `categories`,
-    `trafficking_purpose`, `level` (with `reason`), `ward_code` or `province_code`."""
+    `changes` may hold `victim` (a dict of Victim's fields), `caller` (`relation`,
+    `consent`), `categories`, `trafficking_purpose`, `level` (with `reason`), `ward_code`
+    or `province_code`. A level given while the case is marked for review confirms it,
+    even when it is the same level."""
     changed: list[str] = []
+    if "caller" in changes:
+        changed += set_caller(session, incident, dict(changes["caller"] or {}), actor)
     if "victim" in changes:
         given = dict(changes["victim"])
         victim = Victim(**{k: given.get(k) for k in VICTIM_FIELDS})
@@ -71,7 +86,7 @@ def correct(
     if categories is not None and set(categories) - CATEGORIES:
         raise DeskError("loại việc không hợp lệ (unknown categories)")
     new_categories = categories is not None and list(categories) != list(incident.categories)
-    new_level = level is not None and level != incident.level
+    new_level = level is not None and (level != incident.level or incident.needs_review)
     new_purpose = "trafficking_purpose" in changes and purpose != incident.trafficking_purpose
     if new_categories or new_level or new_purpose:
         overrule_level(
@@ -138,4 +153,7 @@ def correct(
     if changed:
         incident.updated_at = utcnow()
         reindex(session=session, services=services, incident=incident)
+    if "caller.consent" in changed:
+        session.flush()
+        send_consent_updates(session=session, services=services, incident=incident)
     return changed

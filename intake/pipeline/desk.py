@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage, MessageKind
+from intake.pipeline.consent_updates import send_consent_updates
 from intake.pipeline.context import Services
 from intake.pipeline.feedback import CATEGORIES, overrule_level
 from intake.pipeline.inbox import accept
 from intake.pipeline.incidents import clean_text
 from intake.store import jobs
-from intake.store.models import Incident, Message, utcnow
+from intake.store.models import Incident, Message, Tipster, utcnow
 from intake.store.timeline import add_event
 from triage import classify
 from triage.rules import Purpose
@@ -157,6 +158,7 @@ def file_call(
     assert incident is not None
     if accepted.duplicate:
         return incident  # the same form filed twice
+    incident.caller_relation = record.caller.relation
     add_event(
         session=session,
         incident=incident,
@@ -197,8 +199,13 @@ def add_call(
         action="call_recorded",
         detail={"caller_relation": record.caller.relation, "consent": record.caller.consent},
     )
+    incident.caller_relation = record.caller.relation or incident.caller_relation
     _choices(session, services, incident, record, actor)
+    # The caller agreeing now: stored on them as any consent, and units alerted before told.
+    agreed = record.caller.consent and set_caller(session, incident, {"consent": True}, actor)
     session.flush()
+    if agreed:
+        send_consent_updates(session=session, services=services, incident=incident)
     session.expire(incident, ["messages"])
     jobs.enqueue(session=session, kind="process", key=str(incident.id))
     return incident
@@ -248,3 +255,50 @@ def set_place(incident: Incident, ward_code: int, province_code: int) -> None:
     incident.location_set_by_operator = True
     incident.location_confidence = 1.0
     incident.location_source = "operator"
+
+
+def set_caller(
+    session: Session, incident: Incident, given: dict[str, Any], actor: str
+) -> list[str]:
+    """Change the caller's relation to the victim and their consent to share their
+    contact (the keys given), one timeline entry each; returns what changed."""
+    changed = []
+    relation = given.get("relation")
+    if "relation" in given and relation != incident.caller_relation:
+        if relation is not None and relation not in RELATIONS:
+            raise DeskError("quan hệ người gọi không hợp lệ (unknown relation)")
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="corrected",
+            detail={"field": "caller.relation", "from": incident.caller_relation, "to": relation},
+        )
+        incident.caller_relation = relation
+        changed.append("caller.relation")
+    consent = given.get("consent")
+    if consent is None:
+        return changed
+    tipster = session.get(Tipster, incident.tipster_id) if incident.tipster_id else None
+    if tipster is None:
+        if consent:
+            raise DeskError(
+                "người báo ẩn danh, không có liên lạc để chia sẻ "
+                "(an anonymous tip has no contact to share)"
+            )
+        return changed
+    if bool(consent) != tipster.consent_to_share:
+        before = tipster.consent_to_share
+        tipster.consent_to_share = bool(consent)
+        if consent:
+            tipster.anonymous = False
+        # The same timeline entry as a tipster's own answer: recorded by an operator.
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="consent",
+            detail={"consent": bool(consent), "from": before},
+        )
+        changed.append("caller.consent")
+    return changed

@@ -39,13 +39,16 @@ def overrule_level(
     reason: str,
     actor: str,
 ) -> None:
-    """Set the level (and categories) by hand; triage will not change them again."""
+    """Set the level (and categories) by hand; triage will not change them again, and a
+    "needs review" mark is cleared (a timeline entry says so)."""
     unknown = set(categories or []) - CATEGORIES
     if unknown:
         raise ValueError(f"unknown categories: {', '.join(sorted(unknown))}")
     before = {"level": incident.level, "categories": list(incident.categories)}
     incident.level = level
     incident.level_overridden = True
+    reviewed = incident.needs_review
+    incident.needs_review = False  # a person has now decided the level
     if categories is not None:
         incident.categories = list(categories)
     incident.reasons = [
@@ -63,6 +66,14 @@ def overrule_level(
             "reason": reason,
         },
     )
+    if reviewed:
+        add_event(
+            session=session,
+            incident=incident,
+            actor=actor,
+            action="reviewed",
+            detail={"level": level},
+        )
 
 
 def export_feedback(session: Session, recipients: RecipientTable) -> Iterator[dict[str, Any]]:

@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.pipeline.alerts import mask_tipster
+from intake.pipeline.consent import is_answer
+from intake.pipeline.consent_updates import consent_alerts
 from intake.pipeline.context import Services
 from intake.pipeline.directory_cache import unit_record
 from intake.pipeline.outbox import NewAlert, alert_to, queue_alerts
@@ -82,10 +84,15 @@ def send_follow_ups(
         )
         .order_by(Message.id)
     ).all()
+    # A consent given since the alert brings the contact (the answer itself is not sent).
+    updates = consent_alerts(
+        session=session, services=services, incident=incident, assignments=list(assignments)
+    )
     tipster = session.get(Tipster, incident.tipster_id) if incident.tipster_id else None
     shared = tipster is not None and tipster.consent_to_share
-    updates = []
     for message, stored_at in later:
+        if is_answer(incident.channel, message.text):
+            continue
         said = message.text if shared else mask_tipster(message.text)
         text = update_text(incident, "Người báo bổ sung", said, services)
         updates += _to_alerted_units(

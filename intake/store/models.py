@@ -158,6 +158,8 @@ class Incident(Base):
     categories: Mapped[list[Any]] = mapped_column(default=list)
     trafficking_purpose: Mapped[str | None] = mapped_column(String(32))
     level_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Triage's level is provisional: a person should read the tip (an operator's level clears it).
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str | None] = mapped_column(SealedText)
 
     location_text: Mapped[str | None] = mapped_column(SealedText)
@@ -178,6 +180,7 @@ class Incident(Base):
     # An operator set the victim's details: triage no longer overwrites them.
     victim_set_by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     support_given: Mapped[list[Any]] = mapped_column(default=list)
+    caller_relation: Mapped[str | None] = mapped_column(String(16))  # a caller's, to the victim
 
     tipster_id: Mapped[int | None] = mapped_column(ForeignKey("tipsters.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))

@@ -3,7 +3,8 @@
 Message text is encrypted at rest, so search cannot read it with SQL. When the pipeline
 reads an incident's text (and whenever an operator changes it), each distinct word,
 lower-cased and without diacritics ("Thiệu" -> "thieu"), is stored as a keyed HMAC
-(`Cipher.blind_index`), with the place's name and the tipster's phone number. A query is
+(`Cipher.blind_index`), with the place's name (and its names before the 2025 merger of
+communes, districts and provinces) and the tipster's phone number. A query is
 folded and hashed the same way; an incident matches when it holds every term.
 """
 
@@ -82,13 +83,13 @@ def index_incident(
 ) -> None:
     """Replace the incident's terms with those of its texts and phone numbers."""
     terms: dict[str, None] = {}
-    for text in texts:
-        for word in words(text):
-            terms[word_term(cipher, word)] = None
-    for phone in phones:
+    for phone in phones:  # first: a long text's words must not push it past MAX_TERMS
         digits = phone_digits(phone)
         if digits:
             terms[phone_term(cipher, digits)] = None
+    for text in texts:
+        for word in words(text):
+            terms[word_term(cipher, word)] = None
     # Core statements on the session's connection: this runs for every incident the
     # pipeline processes, and the ORM's bulk path costs several times the inserts.
     connection = session.connection()

@@ -103,6 +103,9 @@ def list_incidents(
     since: datetime | None = None,
     cursor: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=50, ge=1, le=200),
+    needs_review: bool | None = Query(
+        default=None, description="only incidents whose level triage marked for review"
+    ),
     q: str | None = Query(
         default=None,
         max_length=200,
@@ -126,6 +129,7 @@ def list_incidents(
         Incident.province_code: province_code,
         Incident.ward_code: ward_code,
         Incident.channel: channel,
+        Incident.needs_review: needs_review,
     }
     for column, value in filters.items():
         if value is not None:
@@ -151,6 +155,7 @@ def list_incidents(
                 reference=i.reference,
                 status=i.status,
                 level=i.level,
+                needs_review=i.needs_review,
                 categories=list(i.categories),
                 channel=i.channel,
                 received_at=i.received_at,

@@ -63,17 +63,21 @@ def post_incident(request: Request, user: UserDep, body: CallCreate) -> Incident
 def patch_incident(
     request: Request, user: UserDep, incident_id: IncidentId, body: IncidentPatch
 ) -> IncidentRead:
-    """Correct a case: victim, categories, purpose, level, place. A stale `version` is
-    refused with 409; each change goes on the timeline."""
+    """Correct a case: victim, caller (relation, consent), categories, purpose, level,
+    place. A stale `version` is refused with 409; each change goes on the timeline. A level
+    clears the "needs review" mark; a consent given after the alerts sends the units
+    alerted the tipster's contact."""
     require(user, Action.CORRECT)
     services = services_of(request)
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     if "victim" in changes:
         changes["victim"] = body.victim.model_dump(exclude_unset=True) if body.victim else {}
+    if "caller" in changes:
+        changes["caller"] = body.caller.model_dump(exclude_unset=True) if body.caller else {}
 
     def apply(session: Session, incident: Incident) -> None:
         try:
-            correct(
+            changed = correct(
                 session=session,
                 services=services,
                 incident=incident,
@@ -82,5 +86,13 @@ def patch_incident(
             )
         except (DeskError, TransitionError) as exc:
             raise HTTPException(422, str(exc)) from exc
+        if "caller.consent" in changed:  # who decided that a contact may be shared
+            audit.record(
+                session=session,
+                user=user,
+                action="consent",
+                incident_id=incident.id,
+                detail={"consent": bool(changes["caller"]["consent"])},
+            )
 
     return _change(request, user, incident_id, body.version, "corrected", apply)

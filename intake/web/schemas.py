@@ -62,6 +62,14 @@ class Victim(BaseModel):
     disability: bool | None = None
 
 
+class CallerRead(BaseModel):
+    """The caller's relation to the victim, and whether they agree that responders may
+    contact them (never who they are)."""
+
+    relation: str | None
+    consent: bool
+
+
 class MessageRead(BaseModel):
     direction: str
     channel: str
@@ -89,6 +97,7 @@ class IncidentRead(BaseModel):
     version: int
     status: str
     level: str | None
+    needs_review: bool  # the level is triage's provisional one: a person should read the tip
     score: float | None
     categories: list[str]
     trafficking_purpose: str | None
@@ -103,6 +112,7 @@ class IncidentRead(BaseModel):
     latitude: float | None
     longitude: float | None
     victim: Victim
+    caller: CallerRead
     summary: str | None
     routed_to: list[RoutedUnit]
     reasons: list[dict[str, Any]]
@@ -117,6 +127,7 @@ class IncidentRead(BaseModel):
             version=incident.version,
             status=incident.status,
             level=incident.level,
+            needs_review=incident.needs_review,
             score=incident.score,
             categories=list(incident.categories),
             trafficking_purpose=incident.trafficking_purpose,
@@ -136,6 +147,10 @@ class IncidentRead(BaseModel):
                 count=incident.victim_count,
                 age_group=incident.victim_age_group,
                 disability=incident.victim_disability,
+            ),
+            caller=CallerRead(
+                relation=incident.caller_relation,
+                consent=bool(incident.tipster and incident.tipster.consent_to_share),
             ),
             summary=incident.summary,
             routed_to=routed,
@@ -163,6 +178,7 @@ class IncidentSummary(BaseModel):
     reference: str
     status: str
     level: str | None
+    needs_review: bool
     categories: list[str]
     channel: str
     received_at: datetime
@@ -216,20 +232,31 @@ class VictimIn(BaseModel):
     disability: bool | None = None
 
 
+Relation = Literal[
+    "self", "parent", "relative", "neighbour", "teacher", "friend", "official", "other"
+]
+
+
 class CallerIn(BaseModel):
     """Who called; `consent`: they agree that responders may contact them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    relation: (
-        Literal["self", "parent", "relative", "neighbour", "teacher", "friend", "official", "other"]
-        | None
-    ) = None
+    relation: Relation | None = None
     phone: str | None = Field(default=None, max_length=40)
     name: str | None = Field(default=None, max_length=200)
     consent: bool = False
 
     _clean_text = field_validator("name", "phone")(_clean)
+
+
+class CallerPatch(BaseModel):
+    """A correction of the caller: their relation to the victim, their consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation: Relation | None = None
+    consent: bool | None = None
 
 
 Level = Literal["P1", "P2", "P3", "P4", "SPAM"]
@@ -263,6 +290,7 @@ class IncidentPatch(BaseModel):
 
     version: int | None = None
     victim: VictimIn | None = None
+    caller: CallerPatch | None = None
     categories: list[str] | None = Field(default=None, max_length=13)
     trafficking_purpose: str | None = Field(default=None, max_length=32)
     level: Level | None = None

@@ -17,6 +17,7 @@ from intake.pipeline.incidents import TransitionError, change_status
 from intake.pipeline.merge import merge_into
 from intake.pipeline.responders import record_outcome
 from intake.pipeline.route import route_incident, withdraw_elsewhere
+from intake.pipeline.searching import reindex
 from intake.pipeline.updates import send_summary
 from intake.store import audit
 from intake.store.auth import UNIT_ROLES, may_see
@@ -77,6 +78,7 @@ def _set_location(
     )
     withdraw_elsewhere(session=session, incident=incident, actor=actor)
     route_incident(session=session, services=services, incident=incident, actor=actor)
+    reindex(session=session, services=services, incident=incident)  # found by its new place
 
 
 def _mark_duplicate(
@@ -207,13 +209,18 @@ def _act(
             raise ValueError("give the reason for the erasure (the request it answers)")
         erase_incident(session=session, reference=incident.reference, by=user, reason=reason)
     elif action == "details":
-        correct(
-            session=session,
-            services=services,
-            incident=incident,
-            changes=details_from_form(form),
-            actor=actor,
+        changes = details_from_form(form)
+        changed = correct(
+            session=session, services=services, incident=incident, changes=changes, actor=actor
         )
+        if "caller.consent" in changed:  # who decided that a contact may be shared
+            audit.record(
+                session=session,
+                user=user,
+                action="consent",
+                incident_id=incident.id,
+                detail={"consent": changes["caller"]["consent"]},
+            )
 
 
 @router.post("/incidents/{incident_id}/act")

@@ -1,4 +1,5 @@
-"""The incident page's details form (victim, categories, purpose) read into corrections."""
+"""The incident page's details form (victim, caller, categories, purpose) read into
+corrections."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def details_from_form(form: dict[str, str]) -> dict[str, Any]:
             "age_group": form.get("age_group") or None,
             "count": _number(form, "count", 100_000),
             "disability": True if form.get("disability") else None,
+        },
+        "caller": {
+            "relation": form.get("relation") or None,
+            "consent": bool(form.get("consent")),
         },
         "trafficking_purpose": form.get("trafficking_purpose") or None,
         "reason": "sửa trên trang sự việc (corrected on the incident page)",

@@ -6,6 +6,14 @@ from channels.prompts import UNIT_OUTCOMES
 
 EN: dict[str, str] = {
     "Cần địa điểm": "Needs location",
+    "Cần xem lại": "Needs review",
+    "cần xem lại": "needs review",
+    "mức độ này là tạm thời; đọc tin rồi chọn mức độ (việc chọn xóa dấu cần xem lại).": (
+        "this level is provisional; read the tip, then set the level (which clears the mark)."
+    ),
+    "Người báo đồng ý chia sẻ liên lạc với đơn vị xử lý": (
+        "The tipster agrees to share their contact with the responders"
+    ),
     "Báo cáo định kỳ: ": "Periodic report: ",
     "Chuyển lại": "Re-route",
     "Chưa chuyển cho đơn vị nào.": "Not routed to any unit yet.",
@@ -325,7 +333,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "escalated": ("Báo lên cấp trên", "Escalated"),
         "asked_location": ("Hỏi địa điểm", "Asked for the place"),
         "asked_consent": ("Hỏi đồng ý chia sẻ", "Asked for consent"),
-        "consent": ("Trả lời về chia sẻ liên lạc", "Consent answered"),
+        "consent": ("Đồng ý chia sẻ liên lạc", "Consent to share contact"),
+        "reviewed": ("Đã xem lại mức độ", "Level reviewed"),
         "support": ("Ghi nhận hỗ trợ", "Support recorded"),
         "unit_outcome": ("Kết quả của đơn vị", "Unit outcome"),
         "call_recorded": ("Ghi nhận cuộc gọi", "Call recorded"),

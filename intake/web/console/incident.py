@@ -69,6 +69,13 @@ def _duplicates(session: Session, incident: Incident) -> list[tuple[Incident, fl
     return sorted(scored, key=lambda item: -item[1])[:3]
 
 
+def review_reasons(incident: Incident) -> list[dict[str, Any]]:
+    """The reasons that made triage's level provisional (their effect says "review")."""
+    if not incident.needs_review:
+        return []
+    return [r for r in incident.reasons if "review" in str(r.get("effect", ""))]
+
+
 def _context(
     services: Services, session: Session, incident: Incident, user: User
 ) -> dict[str, Any]:
@@ -107,6 +114,9 @@ def _context(
         "support_kinds": SUPPORT_KINDS,
         "outcomes": OUTCOMES,
         "unit_names": {a.unit_id: a.unit.name for a in assignments},
+        "review_reasons": review_reasons(incident),
+        "caller_consent": bool(incident.tipster and incident.tipster.consent_to_share),
+        "anonymous": incident.tipster_id is None,
     }
 
 

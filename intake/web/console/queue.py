@@ -56,6 +56,8 @@ def _filters(params: dict[str, str]) -> dict[str, Any]:
         checked["province"] = province
     if params.get("needs_location"):
         checked["needs_location"] = True
+    if params.get("needs_review"):
+        checked["needs_review"] = True
     return checked
 
 
@@ -96,6 +98,8 @@ def _queue(services: Services, user: User, params: dict[str, str]) -> list[dict[
         query = query.where(Incident.province_code == filters["province"])
     if filters.get("needs_location"):
         query = query.where(Incident.ward_code.is_(None), Incident.level.in_(["P1", "P2", "P3"]))
+    if filters.get("needs_review"):
+        query = query.where(Incident.needs_review.is_(True))
     query = query.order_by(LEVEL_ORDER, Incident.received_at).limit(200)
     rows = []
     now = utcnow()
