@@ -16,7 +16,8 @@ from sqlalchemy import event, func, select, text
 from channels.base import Channel, InboundMessage, MessageKind
 from intake.pipeline.inbox import Accepted, Submission
 from intake.pipeline.inbox_bulk import accept_batch
-from intake.pipeline.incidents import IngestOptions, ingest_item
+from intake.pipeline.incidents import IngestOptions
+from intake.pipeline.ingest import ingest_item
 from intake.pipeline.writer import IntakeWriter
 from intake.store.crypto import Cipher
 from intake.store.db import Database

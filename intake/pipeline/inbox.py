@@ -9,35 +9,36 @@ Nothing is answered before the commit, so a crash loses only unanswered requests
 `inbox_bulk.accept_batch` does the same for many requests at once, through the same
 inbox insert (`insert_inbox`: one row here, a batch there). Anonymous partner and web-form
 tips are there stored with the id and reference of the incident each will open, and
-`open_incidents_in_bulk` writes those incidents, many at a time, in a worker.
+`ingest.open_incidents` writes those incidents, many at a time, in a worker: the statements
+`ingest_item` writes a new incident with.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, Table, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from channels.base import Channel, InboundMessage
-from intake.pipeline.incidents import IngestOptions, clean_text, ingest_item, new_incident_fields
+from intake.pipeline.incidents import IngestOptions
+from intake.pipeline.ingest import ingest_item
 from intake.store import jobs
 from intake.store.crypto import Cipher
-from intake.store.db import built_once
-from intake.store.models import Event, InboxItem, Incident, Job, Message, Status, utcnow
+from intake.store.db import built_once, driver_rows
+from intake.store.models import InboxItem, Incident, Job, Status, utcnow
 from intake.store.serialize import dump_message
 
 log = logging.getLogger(__name__)
 
 # The tables, for the Core statements of the bulk path.
 INBOX = cast(Table, InboxItem.__table__)
-INCIDENTS = cast(Table, Incident.__table__)
-MESSAGES = cast(Table, Message.__table__)
-EVENTS = cast(Table, Event.__table__)
 JOBS = cast(Table, Job.__table__)
 Inserted = tuple[int, str, str]  # an inbox row's id, channel and provider message id
 
@@ -83,11 +84,21 @@ def inbox_row(
     }
 
 
-def insert_inbox(session: Session, rows: list[dict[str, object]]) -> list[Inserted]:
-    """Insert inbox rows in one batched statement, skipping those whose (channel, provider
-    id) is stored already; (id, channel, provider id) of each row inserted."""
+def insert_inbox(connection: Connection, rows: list[dict[str, object]]) -> list[Inserted]:
+    """Insert inbox rows (`inbox_row`) in one statement, skipping those whose (channel,
+    provider id) is stored already; (id, channel, provider id) of each row inserted.
+    SQLite gets the statement through its driver: SQLAlchemy's handling of each row cost
+    more than SQLite's work."""
+    if connection.dialect.name == "sqlite":
+        as_text = _sqlite_times(connection)
+        values = [
+            as_text(cast(datetime, row[name])) if name == "received_at" else row[name]
+            for row in rows
+            for name in _INBOX_COLUMNS
+        ]
+        return driver_rows(connection, _sqlite_insert_inbox(len(rows)), values)
     statement = built_once(
-        session,
+        connection,
         "insert inbox",
         lambda insert: (
             insert(INBOX)
@@ -95,15 +106,72 @@ def insert_inbox(session: Session, rows: list[dict[str, object]]) -> list[Insert
             .returning(INBOX.c.id, INBOX.c.channel, INBOX.c.provider_message_id)
         ),
     )
-    inserted = session.connection().execute(statement, rows).all()
+    inserted = connection.execute(statement, rows).all()
     return cast(list[Inserted], inserted)  # its rows are tuples of these
+
+
+_INBOX_COLUMNS = (
+    "channel",
+    "provider_message_id",
+    "received_at",
+    "state",
+    "message",
+    "raw_body",
+    "reserved_incident_id",
+    "reference",
+)
+
+
+@functools.cache
+def _sqlite_insert_inbox(rows: int) -> str:
+    """SQLite: the multi-row insert of `rows` inbox rows (one text per batch size)."""
+    values = ", ".join([f"({', '.join(['?'] * len(_INBOX_COLUMNS))})"] * rows)
+    return (
+        f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES {values}"
+        " ON CONFLICT (channel, provider_message_id) DO NOTHING"
+        " RETURNING id, channel, provider_message_id"
+    )
+
+
+def _sqlite_times(connection: Connection) -> Callable[[datetime], object]:
+    """Times as SQLAlchemy gives them to the driver for a time column (their text on
+    SQLite), each distinct one made once: a batch's rows share theirs."""
+    column_type = INBOX.c.received_at.type.dialect_impl(connection.dialect)
+    to_sqlite = column_type.bind_processor(connection.dialect) or (lambda moment: moment)
+    return functools.lru_cache(maxsize=4)(to_sqlite)
+
+
+_INSERT_JOBS = insert(JOBS).returning(JOBS.c.id)
+
+
+def queue_ingest(connection: Connection, inbox_ids: list[int]) -> None:
+    """An `ingest` job for each of these stored tips, in one multi-row insert."""
+    if not inbox_ids:
+        return
+    if connection.dialect.name == "sqlite":
+        now = _sqlite_times(connection)(utcnow())
+        values = [value for inbox_id in inbox_ids for value in (str(inbox_id), now, now)]
+        driver_rows(connection, _sqlite_insert_jobs(len(inbox_ids)), values)
+        return
+    # RETURNING makes it one multi-row INSERT on PostgreSQL too (psycopg would send a
+    # statement per row); the ids themselves are not needed.
+    connection.execute(_INSERT_JOBS, [{"kind": "ingest", "key": str(i)} for i in inbox_ids]).all()
+
+
+@functools.cache
+def _sqlite_insert_jobs(rows: int) -> str:
+    """SQLite: the multi-row insert of `rows` ingest jobs (key, run at, created at)."""
+    values = ", ".join(["('ingest', ?, 'pending', ?, 0, 0, ?)"] * rows)
+    return (
+        f"INSERT INTO jobs (kind, key, state, run_at, attempts, rerun, created_at) VALUES {values}"
+    )
 
 
 def _insert(
     session: Session, cipher: Cipher, message: InboundMessage, raw: bytes | None
 ) -> int | None:
     """Insert the inbox row; None when (channel, provider id) is already there."""
-    inserted = insert_inbox(session, [inbox_row(cipher, message, raw, utcnow())])
+    inserted = insert_inbox(session.connection(), [inbox_row(cipher, message, raw, utcnow())])
     return inserted[0][0] if inserted else None
 
 
@@ -162,81 +230,13 @@ def ingest_inline(
         log.exception("inline ingest failed for inbox item %s", inbox_id)
         jobs.enqueue(session=session, kind="ingest", key=str(inbox_id))
         return Accepted(inbox_id, False, None, None, False)
-    incident = outcome.incident
     return Accepted(
         inbox_id=inbox_id,
         duplicate=False,
-        incident_id=incident.id if incident else None,
-        reference=incident.reference if incident else None,
+        incident_id=outcome.incident_id,
+        reference=outcome.reference,
         created=outcome.created,
-        status=incident.status if incident else None,
-    )
-
-
-def open_incidents_in_bulk(
-    session: Session, items: list[tuple[int, InboundMessage, int, str]]
-) -> list[jobs.ClaimedJob]:
-    """Write the incidents that stored tips were answered with: (inbox id, message,
-    reserved id, reference) each, with its message, timeline entry, `process` job and
-    inbox link, in a handful of statements (what `ingest_item` does for such a message).
-    Returns the `process` jobs, leased to the caller (`jobs.lease_new`)."""
-    if not items:
-        return []  # an empty executemany would insert one row of defaults
-    incident_rows: list[dict[str, object]] = []
-    message_rows: list[dict[str, object]] = []
-    event_rows: list[dict[str, object]] = []
-    inbox_rows: list[dict[str, object]] = []
-    for inbox_id, message, incident_id, reference in items:
-        incident_rows.append(
-            {
-                **new_incident_fields(message),
-                "id": incident_id,
-                "reference": reference,
-                "status": str(Status.NEW),
-                "tipster_id": None,
-                # what `ingest_item` copies from the message once the incident exists
-                "latitude": message.latitude if message.longitude is not None else None,
-                "longitude": message.longitude if message.latitude is not None else None,
-            }
-        )
-        message_rows.append(
-            {
-                "incident_id": incident_id,
-                "inbox_id": inbox_id,
-                "direction": "in",
-                "channel": str(message.channel),
-                "kind": str(message.kind),
-                "text": clean_text(message.text),
-                "attachments": [a.__dict__ for a in message.attachments],
-                "latitude": message.latitude,
-                "longitude": message.longitude,
-                "created_at": message.received_at,
-            }
-        )
-        event_rows.append(
-            {
-                "incident_id": incident_id,
-                "actor": "system",
-                "action": "created",
-                "detail": {"channel": str(message.channel)},
-            }
-        )
-        inbox_rows.append({"inbox_id": inbox_id, "new_incident_id": incident_id})
-    # Core statements on the session's connection: the ORM's per-statement work would cost
-    # more than the inserts themselves.
-    connection = session.connection()
-    connection.execute(insert(INCIDENTS), incident_rows)
-    connection.execute(insert(MESSAGES), message_rows)
-    connection.execute(insert(EVENTS), event_rows)
-    connection.execute(
-        update(INBOX)
-        .where(INBOX.c.id == bindparam("inbox_id"))
-        .values(state="ingested", incident_id=bindparam("new_incident_id")),
-        inbox_rows,
-    )
-    log.info("%s inbox items -> %s new incidents", len(items), len(items))
-    return jobs.lease_new(
-        session=session, jobs=[("process", str(incident_id)) for _, _, incident_id, _ in items]
+        status=outcome.status,
     )
 
 

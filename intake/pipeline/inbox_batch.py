@@ -1,4 +1,4 @@
-"""One group commit's requests, each distinct message once, and which are stored already."""
+"""One group commit's requests, each distinct message once, stored in one statement."""
 
 from __future__ import annotations
 
@@ -10,9 +10,20 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from channels.base import InboundMessage
-from intake.pipeline.inbox import INBOX, Accepted, Submission, repeat_outcome
+from intake.pipeline.inbox import (
+    INBOX,
+    Accepted,
+    Submission,
+    inbox_row,
+    insert_inbox,
+    queue_ingest,
+    repeat_outcome,
+)
 from intake.pipeline.incidents import ANONYMOUS_CHANNELS, NOT_INCIDENTS
+from intake.store.crypto import Cipher
 from intake.store.db import driver_rows
+from intake.store.models import utcnow
+from intake.store.numbering import number_incidents
 
 Key = tuple[str, str]  # (channel, provider message id)
 Position = tuple[int, int]  # (submission, message within it)
@@ -86,6 +97,45 @@ class Batch:
     @staticmethod
     def _at(submissions: list[Submission], at: Position) -> InboundMessage:
         return submissions[at[0]].messages[at[1]]
+
+
+def store_batch(
+    connection: Connection, cipher: Cipher, batch: Batch
+) -> tuple[dict[Position, Accepted], dict[Position, int]]:
+    """Store every distinct message of a batch in one insert (repeats skipped).
+
+    A new tip takes an incident id and reference now (its answer carries them), and an
+    `ingest` job turns it into that incident a moment later. Returns the answers made so
+    far and, for every other message stored, its inbox id: the caller ingests those.
+    """
+    candidates = batch.new_tips
+    if candidates:
+        # Numbers only for what is new: a repeat delivery takes none.
+        seen = already_stored(connection, candidates)
+        candidates = [key for key in candidates if key not in seen]
+    deferred = [batch.first[key] for key in candidates]
+    numbers = number_incidents(connection, at=[batch.message(at).received_at for at in deferred])
+    reservations = dict(zip(deferred, numbers, strict=True))
+    now = utcnow()
+    rows = [
+        inbox_row(cipher, batch.message(at), batch.raw_body(at), now, reservations.get(at))
+        for at in batch.first.values()
+    ]
+    inserted = insert_inbox(connection, rows)
+    new_ids = {(channel, pid): inbox_id for inbox_id, channel, pid in inserted}
+    made: dict[Position, Accepted] = {}
+    to_ingest: dict[Position, int] = {}
+    for key, at in batch.first.items():
+        inbox_id = new_ids.get(key)
+        if inbox_id is None:
+            continue  # stored before (or by another process just now): a repeat
+        reserved = reservations.get(at)
+        if reserved is None:
+            to_ingest[at] = inbox_id
+        else:
+            made[at] = Accepted(inbox_id, False, reserved[0], reserved[1], True, "new")
+    queue_ingest(connection, [made[at].inbox_id for at in made])
+    return made, to_ingest
 
 
 # PostgreSQL gets a channel's ids as one array: an IN list of another length each time

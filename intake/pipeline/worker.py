@@ -19,8 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.pipeline.context import Services
-from intake.pipeline.inbox import open_incidents_in_bulk
-from intake.pipeline.incidents import ingest_item
+from intake.pipeline.ingest import Opening, ingest_item, open_incidents
 from intake.pipeline.responders import take_unit_message_from_inbox
 from intake.store import jobs
 from intake.store.erasure import RetentionPolicy, apply_retention
@@ -75,7 +74,7 @@ def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> list[jobs
             ).where(InboxItem.id.in_(list(by_inbox)))
         ).all()
     reserved = [
-        (
+        Opening(
             row.id,
             load_message(services.cipher.decrypt(row.message) or ""),
             row.reserved_incident_id,
@@ -87,7 +86,7 @@ def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> list[jobs
         and row.reference
         and row.message
     ]
-    in_bulk = {r[0] for r in reserved}
+    in_bulk = {opening.inbox_id for opening in reserved}
     alone = [job for inbox_id, job in by_inbox.items() if inbox_id not in in_bulk]
     next_step: list[jobs.ClaimedJob] = []
     if reserved:
@@ -96,14 +95,14 @@ def ingest_stored(services: Services, batch: list[jobs.ClaimedJob]) -> list[jobs
                 unlinked = set(
                     session.scalars(
                         select(InboxItem.id).where(
-                            InboxItem.id.in_([r[0] for r in reserved]),
-                            InboxItem.incident_id.is_(None),
+                            InboxItem.id.in_(sorted(in_bulk)), InboxItem.incident_id.is_(None)
                         )
                     )
                 )
-                leased = open_incidents_in_bulk(session, [r for r in reserved if r[0] in unlinked])
-                jobs.complete_many(session=session, job_ids=[by_inbox[r[0]].id for r in reserved])
-            for inbox_id, *_ in reserved:
+                openings = [opening for opening in reserved if opening.inbox_id in unlinked]
+                leased = open_incidents(session, openings, lease=True)
+                jobs.complete_many(session=session, job_ids=[by_inbox[i].id for i in in_bulk])
+            for inbox_id in in_bulk:
                 by_inbox[inbox_id].finished = True
             next_step = leased
         except Exception as exc:

@@ -177,7 +177,9 @@ def _live_state(db: Database, token_id: int) -> tuple[str, str | None] | None:
         with db.read_engine.connect() as connection:
             rows = driver_rows(connection, _LIVE.format("?"), [token_id])
     else:
-        # This thread's autocommit connection: no ping, BEGIN or ROLLBACK around the read.
-        with db.single_statements() as connection:
+        # An autocommit connection, for this read only: no ping, BEGIN or ROLLBACK around
+        # it. Not a thread's kept one (`single_statements`): the checks run on the
+        # server's thread pool, dozens of threads, and that pool holds four connections.
+        with (db.autocommit_engine or db.read_engine).connect() as connection:
             rows = driver_rows(connection, _LIVE.format("%s"), [token_id])
     return (rows[0][0], rows[0][1]) if rows else None
