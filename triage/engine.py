@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from routing.policy import RecipientTable, recipients_for
 from triage.concepts import read
-from triage.decision import HARM, ROUTABLE, Context, Decision, by_rules
+from triage.decision import HARM, ROUTABLE, Context, Decision, by_rules, said_now
 from triage.person import victim_age as stated_age
 from triage.person import victim_gender as stated_gender
 from triage.person import youngest_child
@@ -41,11 +41,17 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     context = Context()
     if rules.concepts is not None:
         reading = read(rules.concepts, tip.tokens, tip.found, tip.clauses)
+        # Out of it: found, escaped, away from the abuser ("returned" is not enough: "đi từ
+        # hôm qua không về" reads as one), no missing child, and no clause but the safety's
+        # own ("he has no contact with her now") says now or tonight.
+        saying_safe = tuple(h.clause for h in reading.hits.get("found", ()))
+        out_of_it = bool(saying_safe) and not reading.has("missing")
         context = Context(
             safe=reading.has("found") or reading.has("returned"),
             calm=reading.has("not_urgent"),
             topic=only_a_topic(reading, tip),
             safe_now=reading.has("found"),
+            out_of_it=out_of_it and not said_now(tip, saying_safe),
         )
     decision = by_rules(tip, rules, context)
     decision.needs_review |= context.calm or any(
@@ -53,7 +59,9 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     )
     if reading is not None:
         by_concepts(decision, reading, tip)
-    by_model(decision, tip, rules, calm=context.calm or context.topic)
+    # The model cannot read time: where the tip says the person is out of danger and
+    # names no now or tonight, a P1 needs the rules or concepts, not the model alone.
+    by_model(decision, tip, rules, calm=context.calm or context.topic or context.out_of_it)
     return decision
 
 

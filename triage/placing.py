@@ -39,6 +39,9 @@ def only_a_topic(reading: Reading, tip: Tip) -> bool:
         return False
     if reading.has("feedback") and not reading.has("question"):
         return True  # the time of a complaint is the call's ("lúc nãy gọi mà chờ lâu")
+    if reading.has("question") and reading.has("hypothetical") and not _names_someone(reading, tip):
+        # "nếu thấy trẻ đang bị đánh thì gọi số nào?": the "now" is inside the condition.
+        return True
     return not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
 
 
