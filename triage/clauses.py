@@ -86,7 +86,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
         (
             When.LATER,
             "tuan sau|thang sau|nam sau|tuan toi|thang toi|next week|next month|next year|"
-            "sau tet|vai tuan nua|vai thang nua",
+            "sau tet|vai tuan nua|vai thang nua|cuoi thang|thang sau nua|vai ngay nua|may ngay nua|"
+            "het mua|next weekend|end of the month|in a few days|in a week|in two weeks",
         ),
         (
             When.REPEATED,

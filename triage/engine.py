@@ -9,6 +9,7 @@ rules (triage/decision.py), the concepts (triage/placing.py), the model
 from __future__ import annotations
 
 from routing.policy import RecipientTable, recipients_for
+from triage.clauses import When
 from triage.concepts import read
 from triage.decision import HARM, ROUTABLE, Context, Decision, by_rules, said_now
 from triage.person import victim_age as stated_age
@@ -61,7 +62,13 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
         by_concepts(decision, reading, tip)
     # The model cannot read time: where the tip says the person is out of danger and
     # names no now or tonight, a P1 needs the rules or concepts, not the model alone.
-    by_model(decision, tip, rules, calm=context.calm or context.topic or context.out_of_it)
+    # Likewise where the only time said is days or weeks away ("cuối tháng", "next
+    # week": P2 by the policy), and over a chain letter (it names a danger to be
+    # forwarded): the model then raises at most to P2, with a review.
+    later = any(c.stated and c.when == When.LATER for c in tip.clauses) and not said_now(tip)
+    chain = [r.rule for r in decision.reasons] == ["concept:chain_letter"]
+    calm = context.calm or context.topic or context.out_of_it or later or chain
+    by_model(decision, tip, rules, calm=calm)
     return decision
 
 
