@@ -89,8 +89,13 @@ def by_concepts(decision: Decision, reading: Reading, tip: Tip) -> None:
     if (
         findings
         and topic is not None
-        and not _names_someone(reading, tip)
-        and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
+        and (
+            only_a_topic(reading, tip)
+            or (
+                not _names_someone(reading, tip)
+                and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
+            )
+        )
     ):
         # A question or a story about a subject ("phòng chống xâm hại"), no one named.
         findings = []
