@@ -65,7 +65,11 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     # Likewise where the only time said is days or weeks away ("cuối tháng", "next
     # week": P2 by the policy), and over a chain letter (it names a danger to be
     # forwarded): the model then raises at most to P2, with a review.
-    later = any(c.stated and c.when == When.LATER for c in tip.clauses) and not said_now(tip)
+    # And where the tipster denies the harm itself ("không đánh", "no injuries").
+    later = (
+        any(c.stated and c.when == When.LATER for c in tip.clauses)
+        or (reading is not None and reading.has("no_harm"))
+    ) and not said_now(tip)
     chain = [r.rule for r in decision.reasons] == ["concept:chain_letter"]
     calm = context.calm or context.topic or context.out_of_it or later or chain
     by_model(decision, tip, rules, calm=calm)
