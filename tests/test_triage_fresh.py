@@ -28,3 +28,17 @@ def test_fresh_case_p1_exactly_when_written_p1(case: dict) -> None:
 )
 def test_fresh_case_level(case: dict) -> None:
     assert classify(case["text"], rules=RULES).level == case["expected"]["level"]
+
+
+@pytest.mark.parametrize(
+    ("text", "weapon"),
+    [
+        ("bố cầm dao đuổi đánh con", True),
+        ("bo cam dao duoi danh con", True),  # no diacritics: the knife
+        ("chị Đào đánh con suốt", False),  # a name
+        ("thằng bé bị chủ bắt đào hầm, chủ đánh", False),  # to dig
+    ],
+)
+def test_a_knife_is_not_a_name_or_digging(text: str, weapon: bool) -> None:
+    reasons = classify(text, rules=RULES).reasons
+    assert any(r.rule == "weapon" for r in reasons) == weapon
