@@ -27,6 +27,7 @@ class Decision:
     reasons: list[Reason]
     needs_review: bool = False
     weight: float = 0.0
+    act: bool = True  # some harm signal names an act, not only danger words ("khẩn cấp")
 
     def add_categories(self, categories: tuple[Category, ...] | list[Category]) -> None:
         for category in categories:
@@ -126,6 +127,7 @@ def by_rules(tip: Tip, rules: RuleSet, context: Context) -> Decision:
         chosen = spam or rest
         level = Level.SPAM if spam else Level.P4
     decision = Decision(level, [], set(), [rule_reason(s, m) for s, m in chosen])
+    decision.act = not harm or any(not s.spec.review for s, _ in chosen)
     for signal, _ in chosen:
         decision.add_categories(signal.spec.categories)
         if signal.spec.purpose:

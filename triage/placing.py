@@ -56,6 +56,9 @@ def _spam_over(decision: Decision, reading: Reading, tip: Tip) -> bool:
     """A chain letter, a silent or prank call, a scam message: positive evidence of spam,
     whatever danger the words describe."""
     chain = reading.first("chain_letter") or reading.first("prank")
+    if chain is None and not decision.act:
+        # An ad or a scam that shouts "KHẨN CẤP" names no act: the ad is the evidence.
+        chain = reading.first("spam")
     if chain is None or reading.has("sextortion") or reading.has("threat"):
         return False  # "nếu không gửi thêm ảnh": a threat to a child, not a chain letter
     # Spam over a danger signal is kept for a person to look at: a real call can sound
