@@ -42,3 +42,17 @@ def test_fresh_case_level(case: dict) -> None:
 def test_a_knife_is_not_a_name_or_digging(text: str, weapon: bool) -> None:
     reasons = classify(text, rules=RULES).reasons
     assert any(r.rule == "weapon" for r in reasons) == weapon
+
+
+@pytest.mark.parametrize(
+    ("text", "p1"),
+    [
+        ("Mức độ: không gấp\nNội dung: ông kia đang cầm gậy đánh thằng bé ở chợ, nó nằm im", True),
+        (
+            "Not urgent, no immediate danger: a girl of 9 said an older cousin abused her for months",
+            False,
+        ),
+    ],
+)
+def test_not_urgent_yields_to_an_act_now(text: str, p1: bool) -> None:
+    assert (classify(text, rules=RULES).level == Level.P1) == p1

@@ -47,9 +47,13 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
         # own ("he has no contact with her now") says now or tonight.
         saying_safe = tuple(h.clause for h in reading.hits.get("found", ()))
         out_of_it = bool(saying_safe) and not reading.has("missing")
+        # "Mức độ: không khẩn cấp ... Đang xảy ra": an act said to happen now outweighs
+        # the tipster's (or the form's) "not urgent".
+        calming = tuple(h.clause for h in reading.hits.get("not_urgent", ()))
+        calm = bool(calming) and not said_now(tip, calming)
         context = Context(
             safe=reading.has("found") or reading.has("returned"),
-            calm=reading.has("not_urgent"),
+            calm=calm,
             topic=only_a_topic(reading, tip),
             safe_now=reading.has("found"),
             out_of_it=out_of_it and not said_now(tip, saying_safe),
@@ -59,7 +63,7 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
         r.rule.endswith("_topic") for r in decision.reasons
     )
     if reading is not None:
-        by_concepts(decision, reading, tip)
+        by_concepts(decision, reading, tip, calm=context.calm)
     # The model cannot read time: where the tip says the person is out of danger and
     # names no now or tonight, a P1 needs the rules or concepts, not the model alone.
     # Likewise where the only time said is days or weeks away ("cuối tháng", "next

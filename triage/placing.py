@@ -3,6 +3,8 @@ leave a person at risk at a silent P4."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from triage.clauses import When
 from triage.concepts import Reading, judge, strong_now
 from triage.decision import HARM, Decision
@@ -69,11 +71,20 @@ def _spam_over(decision: Decision, reading: Reading, tip: Tip) -> bool:
     return True
 
 
-def by_concepts(decision: Decision, reading: Reading, tip: Tip) -> None:
+def by_concepts(decision: Decision, reading: Reading, tip: Tip, calm: bool = False) -> None:
     """Where no rule placed the tip, the concepts do; they never lower what rules said."""
     if _spam_over(decision, reading, tip):
         return
     findings = judge(reading, tip.tokens)
+    if calm:
+        # "no immediate danger today": as for the rules' signals, a P1 but for a missing
+        # child counts as P2, and a person reads the tip.
+        findings = [
+            f
+            if f.level != Level.P1 or Category.MISSING_CHILD in f.categories
+            else replace(f, level=Level.P2, needs_review=True)
+            for f in findings
+        ]
     ruled = bool(decision.reasons)
     if decision.level in HARM:
         top = findings[0] if findings else None
