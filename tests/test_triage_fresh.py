@@ -49,7 +49,7 @@ def test_a_knife_is_not_a_name_or_digging(text: str, weapon: bool) -> None:
     [
         ("Mức độ: không gấp\nNội dung: ông kia đang cầm gậy đánh thằng bé ở chợ, nó nằm im", True),
         (
-            "Not urgent, no immediate danger: a girl of 9 said an older cousin abused her for months",
+            "Not urgent, no immediate danger: a girl of 9 said a cousin abused her for months",
             False,
         ),
     ],
