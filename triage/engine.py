@@ -43,10 +43,11 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     if rules.concepts is not None:
         reading = read(rules.concepts, tip.tokens, tip.found, tip.clauses)
         # Out of it: found, escaped, away from the abuser ("returned" is not enough: "đi từ
-        # hôm qua không về" reads as one), no missing child, and no clause but the safety's
-        # own ("he has no contact with her now") says now or tonight.
+        # hôm qua không về" reads as one), and no clause but the safety's own ("he has no
+        # contact with her now") says now or tonight. A missing child's signals stay P1
+        # (decision.py): only the model and the other signals are held back.
         saying_safe = tuple(h.clause for h in reading.hits.get("found", ()))
-        out_of_it = bool(saying_safe) and not reading.has("missing")
+        out_of_it = bool(saying_safe)
         # "Mức độ: không khẩn cấp ... Đang xảy ra": an act said to happen now outweighs
         # the tipster's (or the form's) "not urgent".
         calming = tuple(h.clause for h in reading.hits.get("not_urgent", ()))
