@@ -86,7 +86,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
         (
             When.LATER,
             "tuan sau|thang sau|nam sau|tuan toi|thang toi|next week|next month|next year|"
-            "sau tet|vai tuan nua|vai thang nua",
+            "sau tet|vai tuan nua|vai thang nua|cuoi thang|thang sau nua|vai ngay nua|may ngay nua|"
+            "het mua|next weekend|end of the month|in a few days|in a week|in two weeks",
         ),
         (
             When.REPEATED,
@@ -111,7 +112,8 @@ _TIME_PHRASES: list[tuple[tuple[str, ...], When]] = [
             "khi xua|may nam truoc|nam nao|da xong|da qua|hoi hoc|hoi con|luc nho|khi con nho|"
             "hoi lop|nam lop|when he was|when she was|da lien|vet cu|seo cu|tu nam|hoi dau nam|"
             "dau nam|hoi thang|hoi tuan|hoi tet|hoi he|in march|in may|last spring|"
-            "co mot lan|tung co lan|once before|one time",
+            "co mot lan|tung co lan|once before|one time|last summer|last winter|last autumn|"
+            "last fall|months ago|weeks ago|a year ago",
         ),
     )
     for p in phrases.split("|")

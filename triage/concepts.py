@@ -22,6 +22,7 @@ CONCEPTS = (
     "weapon", "threat", "neglect", "child_labour", "bullying", "online", "emotional",
     "returned", "support_need", "person_at_risk", "distress", "question", "feedback",
     "story", "spam", "organ", "chain_letter", "alone", "not_urgent", "prank", "hypothetical",
+    "no_harm",
 )  # fmt: skip
 # Words that name the person doing harm: before an act, they are its actor.
 ACTORS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from triage.clauses import When, clause_at
+from triage.clauses import Clause, When, clause_at
 from triage.result import Reason
 from triage.rules import URGENCY, Category, Level, Purpose, RuleSet, Signal
 from triage.tip import Tip, fires
@@ -27,6 +27,7 @@ class Decision:
     reasons: list[Reason]
     needs_review: bool = False
     weight: float = 0.0
+    act: bool = True  # some harm signal names an act, not only danger words ("khẩn cấp")
 
     def add_categories(self, categories: tuple[Category, ...] | list[Category]) -> None:
         for category in categories:
@@ -42,11 +43,21 @@ class Context:
     calm: bool = False  # the tipster says it is not urgent
     topic: bool = False  # a question or story about a subject, nobody named
     safe_now: bool = False  # found: the danger is over
+    out_of_it: bool = False  # safe, and no other clause says now or tonight
 
 
 def _relabel(signal: Signal, level: Level, suffix: str) -> Signal:
-    update = {"level": level, "id": f"{signal.spec.id}_{suffix}"}
+    update: dict[str, object] = {"level": level, "id": f"{signal.spec.id}_{suffix}"}
+    if suffix == "out_of_it":
+        update["review"] = True  # a person checks that the danger is really over
     return replace(signal, spec=signal.spec.model_copy(update=update))
+
+
+def said_now(tip: Tip, besides: tuple[Clause, ...] = ()) -> bool:
+    """A clause states now or within hours ("đang", "tối nay"), other than `besides`."""
+    return any(
+        c.stated and c.when in (When.NOW, When.SOON) and c not in besides for c in tip.clauses
+    )
 
 
 def _as_read(signal: Signal, tip: Tip, start: int, context: Context) -> Signal:
@@ -64,10 +75,7 @@ def _as_read(signal: Signal, tip: Tip, start: int, context: Context) -> Signal:
     # "every night", "again and again": harm that keeps happening is P2 by the policy
     # (repeated beatings), unless the tip also says it is happening now or tonight.
     repeated = (
-        clause is not None
-        and clause.stated
-        and clause.when == When.REPEATED
-        and not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
+        clause is not None and clause.stated and clause.when == When.REPEATED and not said_now(tip)
     )
     if context.topic and spec.level in HARM:
         # Danger words inside a general question or story place nobody: P4, reviewed.
@@ -81,9 +89,14 @@ def _as_read(signal: Signal, tip: Tip, start: int, context: Context) -> Signal:
         # Harm that happened, the child safe now and the abuser gone: support (P3).
         return _relabel(signal, Level.P3, "safe_now")
     if spec.level == Level.P1 and Category.MISSING_CHILD not in spec.categories:
-        if over or context.calm:
+        # The tip says the person is out of it now (escaped, came home, no longer lives
+        # with the abuser) and nothing is said of now or tonight: what the signal names is
+        # harm that happened (P2, reviewed), not a danger in the next hours.
+        out_of_it = context.out_of_it and Category.SELF_HARM not in spec.categories
+        if over or context.calm or out_of_it:
             level = Level.P3 if context.safe and over else Level.P2
-            return _relabel(signal, level, "past" if over else "not_urgent")
+            suffix = "past" if over else "not_urgent" if context.calm else "out_of_it"
+            return _relabel(signal, level, suffix)
         if repeated and Category.SELF_HARM not in spec.categories:
             return _relabel(signal, Level.P2, "repeated")
     return signal
@@ -114,6 +127,7 @@ def by_rules(tip: Tip, rules: RuleSet, context: Context) -> Decision:
         chosen = spam or rest
         level = Level.SPAM if spam else Level.P4
     decision = Decision(level, [], set(), [rule_reason(s, m) for s, m in chosen])
+    decision.act = not harm or any(not s.spec.review for s, _ in chosen)
     for signal, _ in chosen:
         decision.add_categories(signal.spec.categories)
         if signal.spec.purpose:

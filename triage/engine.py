@@ -9,8 +9,9 @@ rules (triage/decision.py), the concepts (triage/placing.py), the model
 from __future__ import annotations
 
 from routing.policy import RecipientTable, recipients_for
+from triage.clauses import When
 from triage.concepts import read
-from triage.decision import HARM, ROUTABLE, Context, Decision, by_rules
+from triage.decision import HARM, ROUTABLE, Context, Decision, by_rules, said_now
 from triage.person import victim_age as stated_age
 from triage.person import victim_gender as stated_gender
 from triage.person import youngest_child
@@ -41,19 +42,42 @@ def _decide(tip: Tip, rules: RuleSet) -> Decision:
     context = Context()
     if rules.concepts is not None:
         reading = read(rules.concepts, tip.tokens, tip.found, tip.clauses)
+        # Out of it: found, escaped, away from the abuser ("returned" is not enough: "đi từ
+        # hôm qua không về" reads as one), and no clause but the safety's own ("he has no
+        # contact with her now") says now or tonight. A missing child's signals stay P1
+        # (decision.py): only the model and the other signals are held back.
+        saying_safe = tuple(h.clause for h in reading.hits.get("found", ()))
+        out_of_it = bool(saying_safe)
+        # "Mức độ: không khẩn cấp ... Đang xảy ra": an act said to happen now outweighs
+        # the tipster's (or the form's) "not urgent".
+        calming = tuple(h.clause for h in reading.hits.get("not_urgent", ()))
+        calm = bool(calming) and not said_now(tip, calming)
         context = Context(
             safe=reading.has("found") or reading.has("returned"),
-            calm=reading.has("not_urgent"),
+            calm=calm,
             topic=only_a_topic(reading, tip),
             safe_now=reading.has("found"),
+            out_of_it=out_of_it and not said_now(tip, saying_safe),
         )
     decision = by_rules(tip, rules, context)
     decision.needs_review |= context.calm or any(
         r.rule.endswith("_topic") for r in decision.reasons
     )
     if reading is not None:
-        by_concepts(decision, reading, tip)
-    by_model(decision, tip, rules, calm=context.calm or context.topic)
+        by_concepts(decision, reading, tip, calm=context.calm)
+    # The model cannot read time: where the tip says the person is out of danger and
+    # names no now or tonight, a P1 needs the rules or concepts, not the model alone.
+    # Likewise where the only time said is days or weeks away ("cuối tháng", "next
+    # week": P2 by the policy), and over a chain letter (it names a danger to be
+    # forwarded): the model then raises at most to P2, with a review.
+    # And where the tipster denies the harm itself ("không đánh", "no injuries").
+    later = (
+        any(c.stated and c.when == When.LATER for c in tip.clauses)
+        or (reading is not None and reading.has("no_harm"))
+    ) and not said_now(tip)
+    chain = [r.rule for r in decision.reasons] == ["concept:chain_letter"]
+    calm = context.calm or context.topic or context.out_of_it or later or chain
+    by_model(decision, tip, rules, calm=calm)
     return decision
 
 

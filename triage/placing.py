@@ -3,6 +3,8 @@ leave a person at risk at a silent P4."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from triage.clauses import When
 from triage.concepts import Reading, judge, strong_now
 from triage.decision import HARM, Decision
@@ -39,6 +41,9 @@ def only_a_topic(reading: Reading, tip: Tip) -> bool:
         return False
     if reading.has("feedback") and not reading.has("question"):
         return True  # the time of a complaint is the call's ("lúc nãy gọi mà chờ lâu")
+    if reading.has("question") and reading.has("hypothetical") and not _names_someone(reading, tip):
+        # "nếu thấy trẻ đang bị đánh thì gọi số nào?": the "now" is inside the condition.
+        return True
     return not any(c.stated and c.when in (When.NOW, When.SOON) for c in tip.clauses)
 
 
@@ -53,6 +58,9 @@ def _spam_over(decision: Decision, reading: Reading, tip: Tip) -> bool:
     """A chain letter, a silent or prank call, a scam message: positive evidence of spam,
     whatever danger the words describe."""
     chain = reading.first("chain_letter") or reading.first("prank")
+    if chain is None and not decision.act:
+        # An ad or a scam that shouts "KHẨN CẤP" names no act: the ad is the evidence.
+        chain = reading.first("spam")
     if chain is None or reading.has("sextortion") or reading.has("threat"):
         return False  # "nếu không gửi thêm ảnh": a threat to a child, not a chain letter
     # Spam over a danger signal is kept for a person to look at: a real call can sound
@@ -63,11 +71,20 @@ def _spam_over(decision: Decision, reading: Reading, tip: Tip) -> bool:
     return True
 
 
-def by_concepts(decision: Decision, reading: Reading, tip: Tip) -> None:
+def by_concepts(decision: Decision, reading: Reading, tip: Tip, calm: bool = False) -> None:
     """Where no rule placed the tip, the concepts do; they never lower what rules said."""
     if _spam_over(decision, reading, tip):
         return
     findings = judge(reading, tip.tokens)
+    if calm:
+        # "no immediate danger today": as for the rules' signals, a P1 but for a missing
+        # child counts as P2, and a person reads the tip.
+        findings = [
+            f
+            if f.level != Level.P1 or Category.MISSING_CHILD in f.categories
+            else replace(f, level=Level.P2, needs_review=True)
+            for f in findings
+        ]
     ruled = bool(decision.reasons)
     if decision.level in HARM:
         top = findings[0] if findings else None
@@ -86,8 +103,13 @@ def by_concepts(decision: Decision, reading: Reading, tip: Tip) -> None:
     if (
         findings
         and topic is not None
-        and not _names_someone(reading, tip)
-        and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
+        and (
+            only_a_topic(reading, tip)
+            or (
+                not _names_someone(reading, tip)
+                and not any(strong_now(f) and f.why[0].clause.stated for f in findings)
+            )
+        )
     ):
         # A question or a story about a subject ("phòng chống xâm hại"), no one named.
         findings = []

@@ -75,12 +75,29 @@ def fires(signal: Signal, tip: Tip, rules: RuleSet) -> tuple[str, int] | None:
     for start, end in signal.any.spans(found):
         if any(s < end and start < e for s, e in excluded):
             continue
+        if end - start == 1 and not _in_sense(tip, start):
+            continue
         if spec.negatable and denied(tip, rules, start):
             continue
         lo, hi = start - spec.window, end + spec.window
         if all(_said_near(g, tip, rules, lo, hi) for g in signal.near):
             return tip.phrase(start, end), start
     return None
+
+
+# One-word signals whose folded form is also another word: "dao" (a knife) but "đào" (to
+# dig, a peach, a name), "đạo" (religion). Written with diacritics, only the first counts.
+_SENSE = {"dao": "dao"}
+
+
+def _in_sense(tip: Tip, index: int) -> bool:
+    """The word at index, when it has another sense once folded, was written in this one."""
+    sense = _SENSE.get(tip.tokens[index])
+    if sense is None or index >= len(tip.spans):
+        return True
+    start, end = tip.spans[index]
+    written = tip.original[start:end].lower()
+    return written.isascii() or written == sense
 
 
 def _said_near(near: Group, tip: Tip, rules: RuleSet, lo: int, hi: int) -> bool:
