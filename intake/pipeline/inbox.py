@@ -30,6 +30,7 @@ from channels.base import Channel, InboundMessage
 from intake.pipeline.incidents import IngestOptions
 from intake.pipeline.ingest import ingest_item
 from intake.store import jobs
+from intake.store.auth import Sender
 from intake.store.crypto import Cipher
 from intake.store.db import built_once, driver_rows
 from intake.store.models import InboxItem, Incident, Job, Status, utcnow
@@ -57,10 +58,12 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Submission:
-    """One provider request's messages and the raw body to keep with the first."""
+    """One provider request's messages and the raw body to keep with the first; a
+    partner's request carries its bearer token, checked where the request is stored."""
 
     messages: tuple[InboundMessage, ...]
     raw_body: bytes | None
+    sender: Sender | None = None
 
 
 def inbox_row(

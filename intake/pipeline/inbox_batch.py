@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -20,6 +20,7 @@ from intake.pipeline.inbox import (
     repeat_outcome,
 )
 from intake.pipeline.incidents import ANONYMOUS_CHANNELS, NOT_INCIDENTS
+from intake.store.auth import TokenRefused, live_accounts
 from intake.store.crypto import Cipher
 from intake.store.db import driver_rows
 from intake.store.models import utcnow
@@ -43,22 +44,48 @@ def opens_new_incident(message: InboundMessage) -> bool:
 
 @dataclass(frozen=True)
 class Batch:
-    """The requests of one batch, each distinct message once (at its first position)."""
+    """The requests of one batch, each distinct message once (at its first position),
+    less the requests `refused` (by index) because their bearer token no longer holds."""
 
     submissions: list[Submission]
     first: dict[Key, Position]
     new_tips: list[Key]  # the keys of messages that can only open a new incident
+    refused: dict[int, TokenRefused] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, submissions: list[Submission]) -> Batch:
+    def of(
+        cls, submissions: list[Submission], refused: dict[int, TokenRefused] | None = None
+    ) -> Batch:
+        refused = refused or {}
         first: dict[Key, Position] = {}
         for s_index, submission in enumerate(submissions):
+            if s_index in refused:
+                continue
             for m_index, message in enumerate(submission.messages):
                 first.setdefault(
                     (str(message.channel), message.provider_message_id), (s_index, m_index)
                 )
         new_tips = [k for k, at in first.items() if opens_new_incident(cls._at(submissions, at))]
-        return cls(submissions, first, new_tips)
+        return cls(submissions, first, new_tips, refused)
+
+    def checked(self, connection: Connection) -> Batch:
+        """The batch less the requests whose bearer token was revoked, or whose account was
+        disabled or lost the role the request needs, since the token was cached.
+
+        Called inside the transaction that stores the batch, so a revocation committed
+        before it keeps the request out; one query for the batch's distinct tokens. This
+        is what lets a partner's cached token skip its own check on every request
+        (`auth.TokenCache`)."""
+        senders = {i: s.sender for i, s in enumerate(self.submissions) if s.sender is not None}
+        if not senders:
+            return self
+        live = live_accounts(connection, {sender.token_id for sender in senders.values()})
+        refused = {}
+        for index, sender in senders.items():
+            refusal = sender.refusal(live.get(sender.token_id))
+            if refusal is not None:
+                refused[index] = refusal
+        return Batch.of(self.submissions, refused) if refused else self
 
     @property
     def only_new_tips(self) -> bool:
@@ -73,8 +100,12 @@ class Batch:
 
     @property
     def size(self) -> int:
-        """How many messages the requests hold, repeats counted."""
-        return sum(len(submission.messages) for submission in self.submissions)
+        """How many messages the requests not refused hold, repeats counted."""
+        return sum(
+            len(submission.messages)
+            for index, submission in enumerate(self.submissions)
+            if index not in self.refused
+        )
 
     def answers(
         self, made: dict[Position, Accepted], session: Session | None
@@ -83,6 +114,9 @@ class Batch:
         repeat) that of its first delivery, looked up through `session`."""
         outcomes: list[list[Accepted] | Exception] = []
         for s_index, submission in enumerate(self.submissions):
+            if s_index in self.refused:
+                outcomes.append(self.refused[s_index])
+                continue
             results = []
             for m_index, message in enumerate(submission.messages):
                 outcome = made.get((s_index, m_index))
@@ -108,6 +142,8 @@ def store_batch(
     `ingest` job turns it into that incident a moment later. Returns the answers made so
     far and, for every other message stored, its inbox id: the caller ingests those.
     """
+    if not batch.first:
+        return {}, {}  # every request refused
     candidates = batch.new_tips
     if candidates:
         # Numbers only for what is new: a repeat delivery takes none.

@@ -54,7 +54,11 @@ def accept_batch(
         log.exception("bulk intake of %s requests failed; one by one now", len(submissions))
     outcomes: list[list[Accepted] | Exception] = []
     with db.writer() as session:
-        for submission in submissions:
+        refused = batch.checked(session.connection()).refused
+        for index, submission in enumerate(submissions):
+            if index in refused:
+                outcomes.append(refused[index])
+                continue
             try:
                 with session.begin_nested():
                     outcomes.append(
@@ -77,6 +81,7 @@ def _accept_in_bulk(
 ) -> list[list[Accepted] | Exception]:
     """Store every inbox row in one statement (`store_batch`), then ingest inline what is
     not a new tip waiting for its `ingest` job."""
+    batch = batch.checked(session.connection())  # partners' tokens: see `Batch.checked`
     made, to_ingest = store_batch(session.connection(), cipher, batch)
     for at, inbox_id in to_ingest.items():
         made[at] = ingest_inline(session, cipher, inbox_id, batch.message(at), options)

@@ -77,10 +77,18 @@ def store_new_tips(db: Database, cipher: Cipher, batch: Batch) -> list[list[Acce
     `ingest` job, except those stored before (answered as repeats)."""
     if db.is_sqlite:
         with db.write_connection() as connection:
+            batch = batch.checked(connection)  # partners' tokens: see `Batch.checked`
             made, _ = store_batch(connection, cipher, batch)  # nothing to ingest inline
     else:
         with db.single_statements() as connection:
-            stored = connection.exec_driver_sql(_NEW_TIPS, _postgresql_parameters(cipher, batch))
+            # Each statement here commits by itself: the tokens' check is read just before
+            # the storing statement, on the same connection (one more round trip a batch).
+            batch = batch.checked(connection)
+            stored = (
+                connection.exec_driver_sql(_NEW_TIPS, _postgresql_parameters(cipher, batch))
+                if batch.first  # not when every request was refused
+                else ()
+            )
             made = {
                 batch.first[(channel, provider_id)]: Accepted(
                     inbox_id, False, incident_id, reference, True, "new"

@@ -6,10 +6,12 @@ import functools
 import secrets
 import threading
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from intake.store import sessions
@@ -115,11 +117,15 @@ def may_see(*, session: Session, user: User, incident_id: int) -> bool:
 
 
 class TokenCache:
-    """Bearer tokens recently checked, so that a request need not load its user again.
+    """Bearer tokens recently loaded, so that a request need not load its user again.
 
-    A cached token is still checked at each use, with one indexed read of the token's and
-    its account's state (no ORM): a revoked token or a disabled account fails at its next
-    request, whichever process revoked it.
+    Revocation still applies at a token's next request, whichever process revoked it (the
+    database is the only place that knows), in one of two ways:
+    - `user_for` (API reads, status changes): each use of a cached token reads the token's
+      and its account's state again, one indexed read (no ORM);
+    - `cached` (partner tips): the cached token goes on unchecked, because the intake writer
+      checks it in the transaction that stores the tip (`Sender`): one query for a whole
+      group commit instead of a thread hop and a connection for every tip.
     """
 
     def __init__(self, ttl: float = 30.0, size: int = 1024) -> None:
@@ -129,28 +135,72 @@ class TokenCache:
 
     def user_for(self, db: Database, token: str) -> User | None:
         """The active user the token belongs to, or None (blocking: call off the loop)."""
-        key = hash_token(token)
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[0] >= time.monotonic():
-            state = _live_state(db, entry[1])
-            if state == (entry[2].role, entry[2].unit_id):
-                return entry[2]
-            with self._lock:
-                self._entries.pop(key, None)
+        found = self.cached(token)
+        if found is not None:
+            token_id, user = found
+            state = _live_state(db, token_id)
+            if state == (user.role, user.unit_id):
+                return user
+            self.forget(token_id)
             if state is None:
                 return None  # revoked, or the account disabled
             # the role or unit changed: load the user again
+        found = self.load(db, token)
+        return found[1] if found else None
+
+    def cached(self, token: str) -> tuple[int, User] | None:
+        """The token's id and user as loaded within the last `ttl` seconds, unchecked: only
+        for a request whose storing checks the token (`Sender`)."""
+        with self._lock:
+            entry = self._entries.get(hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1], entry[2]
+
+    def load(self, db: Database, token: str) -> tuple[int, User] | None:
+        """The token's id and active user read afresh, and cached (blocking: call off the
+        loop); None for an unknown or revoked token or a disabled account."""
         with db.reader() as session:
             found = _token_and_user(session=session, token=token)
         if found is None:
             return None
-        token_id, user = found
         with self._lock:
             if len(self._entries) >= self.size:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic() + self.ttl, token_id, user)
-        return user
+            self._entries[hash_token(token)] = (time.monotonic() + self.ttl, *found)
+        return found
+
+    def forget(self, token_id: int) -> None:
+        """Drop the token from the cache (it was refused): its next use loads it afresh."""
+        with self._lock:
+            for key in [k for k, entry in self._entries.items() if entry[1] == token_id]:
+                del self._entries[key]
+
+
+class TokenRefused(Exception):
+    """A request whose bearer token no longer holds: revoked, its account disabled (401),
+    or the account's role no longer one that may make the request (403)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The cached bearer token a request came with, to be checked where the request is
+    stored (`live_accounts`), and the roles that may make the request."""
+
+    token_id: int
+    roles: frozenset[str]
+
+    def refusal(self, live: tuple[str, str | None] | None) -> TokenRefused | None:
+        """Why the request is refused, given the token's live account state, or None."""
+        if live is None:
+            return TokenRefused(401, "invalid or revoked token")
+        if live[0] not in self.roles:
+            return TokenRefused(403, f"role {live[0]} may not do this")
+        return None
 
 
 def _token_and_user(*, session: Session, token: str) -> tuple[int, User] | None:
@@ -164,22 +214,33 @@ def _token_and_user(*, session: Session, token: str) -> tuple[int, User] | None:
     return row.id, row.user
 
 
+# The tokens of these ids that are not revoked, with their active accounts' role and unit:
+# one indexed read per token, on the driver's cursor (`{0}`: the ids' placeholders).
 _LIVE = (
-    "SELECT u.role, u.unit_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
-    "WHERE t.id = {0} AND NOT t.revoked AND u.active"
+    "SELECT t.id, u.role, u.unit_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "WHERE t.id IN ({0}) AND NOT t.revoked AND u.active"
 )
+
+
+def live_accounts(
+    connection: Connection, token_ids: Collection[int]
+) -> dict[int, tuple[str, str | None]]:
+    """The account's (role, unit) of each of these tokens that is not revoked and whose
+    account is active; the others are left out. One query, however many tokens."""
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    statement = _LIVE.format(", ".join([mark] * len(token_ids)))
+    rows = driver_rows(connection, statement, list(token_ids))
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def _live_state(db: Database, token_id: int) -> tuple[str, str | None] | None:
     """The account's role and unit while the token is not revoked and the account is
-    active, else None: one indexed read on the driver's cursor."""
+    active, else None."""
     if db.is_sqlite:
         with db.read_engine.connect() as connection:
-            rows = driver_rows(connection, _LIVE.format("?"), [token_id])
-    else:
-        # An autocommit connection, for this read only: no ping, BEGIN or ROLLBACK around
-        # it. Not a thread's kept one (`single_statements`): the checks run on the
-        # server's thread pool, dozens of threads, and that pool holds four connections.
-        with (db.autocommit_engine or db.read_engine).connect() as connection:
-            rows = driver_rows(connection, _LIVE.format("%s"), [token_id])
-    return (rows[0][0], rows[0][1]) if rows else None
+            return live_accounts(connection, [token_id]).get(token_id)
+    # An autocommit connection, for this read only: no ping, BEGIN or ROLLBACK around it.
+    # Not a thread's kept one (`single_statements`): the checks run on the server's thread
+    # pool, dozens of threads, and that pool holds four connections.
+    with (db.autocommit_engine or db.read_engine).connect() as connection:
+        return live_accounts(connection, [token_id]).get(token_id)

@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -57,16 +58,41 @@ class BearerUser(HTTPBearer):
     """
 
     async def __call__(self, request: Request) -> User:  # type: ignore[override]
-        # The header read as HTTPBearer reads it (get_authorization_scheme_param), without
-        # the credentials model it builds for every request.
-        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-        if not token or scheme.lower() != "bearer":
-            raise HTTPException(401, "bearer token required", {"WWW-Authenticate": "Bearer"})
         services = services_of(request)
+        token = _bearer_token(request)
         user = await run_in_threadpool(services.token_cache.user_for, services.db, token)
         if user is None:
-            raise HTTPException(401, "invalid or revoked token", {"WWW-Authenticate": "Bearer"})
+            raise refused(401, "invalid or revoked token")
         return user
+
+    async def sender(self, request: Request) -> tuple[int, User]:
+        """The token's id and user for a partner tip: a token cached goes on unchecked, as
+        the intake writer checks it where the tip is stored (`inbox_batch.Batch.checked`,
+        one query a group commit); one not cached is loaded off the loop first."""
+        services = services_of(request)
+        token = _bearer_token(request)
+        found = services.token_cache.cached(token)
+        if found is None:
+            found = await run_in_threadpool(services.token_cache.load, services.db, token)
+        if found is None:
+            raise refused(401, "invalid or revoked token")
+        return found
+
+
+def _bearer_token(request: Request) -> str:
+    """The bearer token in the header, read as HTTPBearer reads it
+    (get_authorization_scheme_param), without the credentials model it builds for every
+    request; 401 without one."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if not token or scheme.lower() != "bearer":
+        raise refused(401, "bearer token required")
+    return token
+
+
+def refused(status: int, detail: str) -> HTTPException:
+    """A 401 (with the bearer challenge) or a 403 for a request's token."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return HTTPException(status, detail, headers)
 
 
 bearer_user = BearerUser(auto_error=False, scheme_name="HTTPBearer")
@@ -74,7 +100,7 @@ UserDep = Annotated[User, Depends(bearer_user)]
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="incident id")]
 
 
-def require_role(user: User, roles: set[Role]) -> None:
+def require_role(user: User, roles: AbstractSet[Role]) -> None:
     """403 unless the user has one of the roles (prefer `permissions.require`)."""
     if user.role not in roles:
         raise HTTPException(403, f"role {user.role} may not do this")

@@ -25,8 +25,9 @@ from pydantic.json_schema import models_json_schema
 
 from channels.base import Channel, InboundMessage, MessageKind
 from intake.pipeline.inbox import Submission
+from intake.store.auth import Sender, TokenRefused
 from intake.store.models import Role, User, utcnow
-from intake.web.api import bearer_user, require_role, services_of
+from intake.web.api import bearer_user, refused, require_role, services_of
 from intake.web.schemas import TipAccepted, TipCreate
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class DirectRoute(APIRoute):
         return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
 
 
-SENDERS = {Role.PARTNER, Role.ADMIN}
+SENDERS = frozenset({Role.PARTNER, Role.ADMIN})
 # How far a partner's `received_at` may lie from now: a tip a partner held back for up to
 # a year is still a tip; one dated before that, or in the future beyond clock skew, is a
 # mistake (and would take a reference of a month long closed, or not yet begun).
@@ -83,13 +84,19 @@ def install(app: FastAPI) -> None:
 
 async def create_tip(request: Request) -> Response:
     """Accept a partner's tip; a repeat of the same external_id returns the same incident."""
-    user = await bearer_user(request)
+    services = services_of(request)
+    token_id, user = await bearer_user.sender(request)
     require_role(user, SENDERS)
     body = await request.body()
     tip = _parse(request, body)
-    message = _message(user, tip)
+    submission = Submission((_message(user, tip),), body, Sender(token_id, SENDERS))
     try:
-        (result,) = await services_of(request).intake.store(Submission((message,), body))
+        (result,) = await services.intake.store(submission)
+    except TokenRefused as refusal:
+        # Revoked, disabled or no longer a sender since the token was cached; nothing
+        # was stored. The token's next request loads it afresh.
+        services.token_cache.forget(token_id)
+        raise refused(refusal.status, refusal.detail) from None
     except Exception as error:
         # Nothing was stored: the partner must send it again.
         log.exception("partner tip could not be stored")
